@@ -1,0 +1,327 @@
+"""The process-wide engine: DBOS wired to Baton's store, step kinds and executor.
+
+How a run maps onto DBOS:
+
+* segment 0 is the DBOS workflow ``baton.segment`` with workflow id = run id;
+* the segment after a decided human step has id ``<run id>:<step id>``: deterministic, so a
+  decision can only ever start its continuation once, whichever process tries;
+* each non-human step is one DBOS step (``baton.step``), checkpointed when it finishes, so after a
+  crash completed steps are replayed from the checkpoint and the interrupted one runs again;
+* parallel branches are child workflows (``baton.branch``) started together.
+
+DBOS keeps one instance per process, so a process has at most one launched Runtime; everything
+else (store, project, providers) hangs off this object rather than module globals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, Queue, SetWorkflowID
+
+from baton.engine.attempts import Attempts
+from baton.engine.contracts import check_contract
+from baton.engine.executor import RunExecutor, SegmentResult
+from baton.errors import BatonError, Conflict, ContractViolation, NotFound, StepFailed
+from baton.expressions import Expression
+from baton.models.registry import ProviderRegistry
+from baton.settings import Settings
+from baton.spec.loader import LoadedWorkflow
+from baton.spec.models import HumanStep, ParallelGroup, PythonStep, WorkflowSpec
+from baton.spec.project import Project
+from baton.steps.base import StepCall, StepResult
+from baton.steps.http import HttpKind
+from baton.steps.llm import LlmKind
+from baton.steps.python import PythonKind, resolve_callable
+from baton.store.database import is_sqlite
+from baton.store.store import Store
+
+ENGINE_VERSION = "baton-engine-1"  # DBOS recovers only workflows of the same application version
+QUEUE_NAME = "baton-runs"
+SEGMENT = "baton.segment"
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """A run that was accepted: its id and, unless detached, how its first segment ended."""
+
+    run_id: str
+    result: SegmentResult | None
+
+
+class Runtime:
+    """Baton's engine in this process.
+
+    Example::
+
+        runtime = Runtime(Settings.from_env(Path("examples/demo")))
+        runtime.launch()
+        started = runtime.start_run("support-routing", {"ticket_id": "T-1", ...})
+        print(started.result.status)       # completed | waiting | failed
+        runtime.shutdown()
+    """
+
+    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store.open(settings.database_url)
+        self.project = Project(settings.project_dir)
+        self._http = httpx.Client(follow_redirects=False)
+        self._kinds = {
+            "python": PythonKind(settings.project_dir).run,
+            "llm": LlmKind(ProviderRegistry(), settings.model).run,
+            "http": HttpKind(self._http).run,
+        }
+        self._specs: dict[str, tuple[WorkflowSpec, Path]] = {}
+        self._specs_lock = threading.Lock()
+        self._launched = False
+        self._client: DBOSClient | None = None
+        self._queue: Queue | None = None
+        self._executor = RunExecutor(
+            store=self.store, spec_for=lambda version_id: self._spec(version_id)[0],
+            run_step=self._run_step_durably, run_branches=self._run_branches, durable_clock=self._durable_now,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def launch(self, *, worker_concurrency: int = 4) -> None:
+        """Register Baton's workflows with DBOS, start it, and recover interrupted runs."""
+        self._register(worker_concurrency)
+        config: DBOSConfig = {
+            "name": "baton",
+            "application_version": ENGINE_VERSION,
+            "notification_listener_polling_interval_sec": self.settings.decision_poll_s,
+            "executor_id": self.settings.executor_id,
+            "log_level": "WARNING",
+        }
+        if is_sqlite(self.settings.database_url):
+            config["system_database_engine"] = self.store.engine
+        else:
+            config["system_database_url"] = self.settings.database_url
+        DBOS(config=config)
+        DBOS.launch()
+        self._queue = DBOS.register_queue(QUEUE_NAME, worker_concurrency=worker_concurrency,
+                                          polling_interval_sec=0.2, on_conflict="always_update")
+        self._launched = True
+        self.resume_decided()
+
+    def shutdown(self) -> None:
+        """Stop DBOS (if launched) and release connections. Parked runs stay parked in the store."""
+        if self._launched:
+            DBOS.destroy(destroy_registry=True)
+            self._launched = False
+        if self._client is not None:
+            self._client.destroy()
+            self._client = None
+        self._http.close()
+        self.store.close()
+
+    def _register(self, worker_concurrency: int) -> None:
+        def run_segment(run_id: str, version_id: str, start: int, run_input: dict[str, Any] | None,
+                        decision: dict[str, Any] | None) -> dict[str, Any]:
+            return self._executor.execute(run_id, version_id, start, run_input, decision).to_dict()
+
+        def run_step(run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
+                     outputs: dict[str, Any]) -> dict[str, Any]:
+            return self._attempt(run_id, version_id, step_id, run_input, outputs)
+
+        def run_branch(run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
+                       outputs: dict[str, Any]) -> dict[str, Any]:
+            return self._step_fn(run_id, version_id, step_id, run_input, outputs)
+
+        def now() -> float:
+            return time.time()
+
+        self._segment_fn = DBOS.workflow(name=SEGMENT)(run_segment)
+        self._step_fn = DBOS.step(name="baton.step")(run_step)
+        self._branch_fn = DBOS.workflow(name="baton.branch")(run_branch)
+        self._now_fn = DBOS.step(name="baton.now")(now)
+
+    # -- durable pieces the executor calls -----------------------------------------------------
+
+    def _run_step_durably(self, run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
+                          outputs: dict[str, Any]) -> dict[str, Any]:
+        return self._step_fn(run_id, version_id, step_id, run_input, outputs)
+
+    def _run_branches(self, run_id: str, version_id: str, group_id: str, run_input: dict[str, Any],
+                      outputs: dict[str, Any]) -> list[dict[str, Any]]:
+        spec, _ = self._spec(version_id)
+        group = next(s for s in spec.steps if isinstance(s, ParallelGroup) and s.id == group_id)
+        handles = [DBOS.start_workflow(self._branch_fn, run_id, version_id, branch.id, run_input, outputs)
+                   for branch in group.parallel]
+        return [handle.get_result() for handle in handles]
+
+    def _durable_now(self) -> float:
+        return self._now_fn()
+
+    def _attempt(self, run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
+                 outputs: dict[str, Any]) -> dict[str, Any]:
+        spec, base_dir = self._spec(version_id)
+        step = next(s for s in spec.all_steps() if s.id == step_id)
+        assert not isinstance(step, HumanStep | ParallelGroup)
+        call = StepCall(run_id=run_id, workflow=spec.workflow, version=spec.version, step=step,
+                        input=run_input, outputs=outputs, base_dir=base_dir)
+        return Attempts(runner=self._dispatch).run(call).to_dict()
+
+    def _dispatch(self, call: StepCall) -> StepResult:
+        return self._kinds[call.step.uses](call)
+
+    def _spec(self, version_id: str) -> tuple[WorkflowSpec, Path]:
+        # Versions are immutable once they have run, so a parsed spec can be cached for good.
+        with self._specs_lock:
+            cached = self._specs.get(version_id)
+        if cached is None:
+            document, source_path = self.store.version_document(version_id)
+            cached = (WorkflowSpec.model_validate(document), Path(source_path).parent)
+            with self._specs_lock:
+                self._specs[version_id] = cached
+        return cached
+
+    # -- services ------------------------------------------------------------------------------
+
+    def prepare(self, workflow: str | LoadedWorkflow, run_input: dict[str, Any]) -> tuple[str, str | None]:
+        """Check a workflow and an input without starting anything; return (version id, business key).
+
+        Raises:
+            SpecErrors, NotFound: the workflow cannot be loaded.
+            ContractViolation: the input breaks the workflow's input schema.
+            StepFailed: a python step's function cannot be imported.
+            Conflict: the workflow changed after its version ran.
+        """
+        loaded = workflow if isinstance(workflow, LoadedWorkflow) else self.project.workflow(workflow)
+        spec = loaded.spec
+        if not isinstance(run_input, dict):
+            raise ContractViolation(where=f"{spec.workflow} input", field="", problem="must be a JSON object",
+                                    value=run_input)
+        check_contract(spec.input, run_input, where=f"{spec.workflow} input")
+        self.check_imports(spec)
+        version_id = self.store.register_version(
+            name=spec.workflow, version=spec.version, digest=loaded.digest, document=loaded.document,
+            source_path=str(loaded.path), owner=spec.owner, team=spec.team, stage=spec.stage,
+        )
+        key = None
+        if spec.measure and spec.measure.business_key:
+            value = Expression.compile(spec.measure.business_key).evaluate(
+                {"input": run_input}, where=f"{spec.workflow} measure.business_key")
+            key = None if value is None else str(value)
+        return version_id, key
+
+    def check_imports(self, spec: WorkflowSpec) -> None:
+        """Import every python step's function now, so a typo fails before a run exists."""
+        for step in spec.all_steps():
+            if isinstance(step, PythonStep):
+                resolve_callable(step.call, project_dir=self.settings.project_dir,
+                                 where=f"{spec.workflow}/{step.id}")
+
+    def start_run(
+        self, workflow: str | LoadedWorkflow, run_input: dict[str, Any], *, detach: bool = False,
+        started_by: str | None = None,
+    ) -> StartedRun:
+        """Validate and start a run. In the foreground, return when it completes, fails or parks.
+
+        Detached runs are queued for any ``baton worker`` (this process need not be launched).
+        Nothing is written unless the input and workflow are valid.
+        """
+        version_id, business_key = self.prepare(workflow, run_input)
+        run_id = uuid.uuid4().hex
+        by = started_by or self.settings.user
+        if detach:
+            self._enqueue(run_id, version_id, run_input, business_key, by)
+            return StartedRun(run_id, None)
+        self._require_launched()
+        self.store.create_run(run_id=run_id, version_id=version_id, input=run_input,
+                              business_key=business_key, started_by=by, status="running")
+        try:
+            with SetWorkflowID(run_id):
+                handle = DBOS.start_workflow(self._segment_fn, run_id, version_id, 0, run_input, None)
+        except Exception:
+            self.store.delete_run(run_id)
+            raise
+        return StartedRun(run_id, _segment_result(handle.get_result()))
+
+    def _enqueue(self, run_id: str, version_id: str, run_input: dict[str, Any], business_key: str | None,
+                 by: str) -> None:
+        options: EnqueueOptions = {
+            "queue_name": QUEUE_NAME, "workflow_name": SEGMENT, "workflow_id": run_id,
+            "app_version": ENGINE_VERSION,
+        }
+        client = self._dbos_client()
+        # One transaction: the run row and its queue entry exist together or not at all.
+        with self.store.session() as session, session.begin():
+            self.store.add_run(session, run_id=run_id, version_id=version_id, input=run_input,
+                               business_key=business_key, started_by=by, status="queued")
+            client.enqueue_in_transaction(session, options, run_id, version_id, 0, run_input, None)
+
+    def decide(self, run_id: str, step_id: str, decision: str, *, by: str | None = None,
+               reason: str = "") -> SegmentResult | None:
+        """Record a decision on a parked human step and continue the run from it.
+
+        In a launched process the continuation runs here and its result is returned; otherwise it
+        is queued for a worker and None is returned.
+
+        Raises:
+            Conflict: the run is not waiting on that step, or it was already decided.
+            BatonError: an unknown decision, or a rejection without a reason.
+        """
+        if decision not in ("approve", "reject"):
+            raise BatonError(f"decision must be 'approve' or 'reject', not '{decision}'")
+        if decision == "reject" and not reason.strip():
+            raise BatonError("a rejection needs a reason (--reason 'why'), so the owner can act on it")
+        run_id = self.resolve_run_id(run_id)
+        message = self.store.record_decision(run_id=run_id, step_id=step_id, decision=decision,
+                                             by=by or self.settings.user, reason=reason)
+        return self._continue(run_id, step_id, message)
+
+    def _continue(self, run_id: str, step_id: str, message: dict[str, Any]) -> SegmentResult | None:
+        summary = self.store.run_row(run_id)
+        version_id = f"{summary.workflow}@{summary.version}"
+        spec, _ = self._spec(version_id)
+        start = next(i for i, s in enumerate(spec.steps) if s.id == step_id)
+        workflow_id = f"{run_id}:{step_id}"
+        if not self._launched:
+            options: EnqueueOptions = {"queue_name": QUEUE_NAME, "workflow_name": SEGMENT,
+                                       "workflow_id": workflow_id, "app_version": ENGINE_VERSION}
+            self._dbos_client().enqueue(options, run_id, version_id, start, None, message)
+            return None
+        with SetWorkflowID(workflow_id):
+            handle = DBOS.start_workflow(self._segment_fn, run_id, version_id, start, None, message)
+        return _segment_result(handle.get_result())
+
+    def resume_decided(self) -> int:
+        """Continue runs whose decision was recorded but whose continuation never started (a crash)."""
+        parked = self.store.decided_but_parked()
+        for run_id, step_id, message in parked:
+            self._continue(run_id, step_id, message)
+        return len(parked)
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The full id of the run whose id starts with ``prefix`` (as shown by ``baton runs list``)."""
+        matches = self.store.run_ids_starting_with(prefix)
+        if not matches:
+            raise NotFound("run", prefix, "list runs with `baton runs list`")
+        if len(matches) > 1:
+            raise Conflict(f"run id prefix '{prefix}' matches {len(matches)} runs; give more characters")
+        return matches[0]
+
+    def _require_launched(self) -> None:
+        if not self._launched:
+            raise StepFailed(step="(engine)", reason="the engine is not launched in this process; "
+                             "call Runtime.launch() or start the run detached")
+
+    def _dbos_client(self) -> DBOSClient:
+        if self._client is None:
+            DBOS.migrate(self.settings.database_url)  # a client never creates DBOS's tables itself
+            if is_sqlite(self.settings.database_url):
+                self._client = DBOSClient(system_database_engine=self.store.engine)
+            else:
+                self._client = DBOSClient(system_database_url=self.settings.database_url)
+        return self._client
+
+
+def _segment_result(value: dict[str, Any]) -> SegmentResult:
+    return SegmentResult(status=value["status"], waiting_on=value.get("waiting_on"), error=value.get("error"))

@@ -1,0 +1,333 @@
+"""Reads and writes of Baton's own tables. Every write is one transaction and safe to repeat."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from baton.errors import Conflict, NotFound
+from baton.store.database import create_engine, migrate
+from baton.store.records import RunDetail, RunSummary, RunUpdate, StepRecord, utcnow
+from baton.store.tables import Decision, Run, RunEvent, StepRun, WorkflowVersion
+
+
+class Store:
+    """Baton's tables behind a small API; the engine, services and front ends share one instance.
+
+    Example::
+
+        store = Store.open("sqlite:///.baton/baton.db")
+        for run in store.list_runs(workflow="lead-qualification", limit=5):
+            print(run.id, run.status)
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to ``url`` and migrate the schema to the newest revision."""
+        engine = create_engine(url)
+        migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        """A new session; use as a context manager."""
+        return self._sessions()
+
+    # -- workflow versions ---------------------------------------------------------------------
+
+    def register_version(
+        self, *, name: str, version: int, digest: str, document: dict[str, Any], source_path: str,
+        owner: str, team: str, stage: str,
+    ) -> str:
+        """Record a workflow version and return its id.
+
+        A version that has run is frozen: registering different content under the same number
+        raises Conflict, so every run traces to exactly the spec it ran.
+        """
+        version_id = f"{name}@{version}"
+        with self.session() as session, session.begin():
+            existing = session.get(WorkflowVersion, version_id)
+            if existing is None:
+                session.add(WorkflowVersion(
+                    id=version_id, name=name, version=version, digest=digest, document=document,
+                    source_path=source_path, owner=owner, team=team, stage=stage, created_at=utcnow(),
+                ))
+            elif existing.digest != digest:
+                if existing.first_run_at is not None:
+                    raise Conflict(
+                        f"workflow '{name}' version {version} changed after it ran "
+                        f"(first run {existing.first_run_at:%Y-%m-%d %H:%M} UTC); "
+                        f"bump 'version:' in {source_path} to {version + 1} to publish the change"
+                    )
+                existing.digest, existing.document = digest, document
+                existing.owner, existing.team, existing.stage = owner, team, stage
+                existing.source_path = source_path
+        return version_id
+
+    def version_document(self, version_id: str) -> tuple[dict[str, Any], str]:
+        """The resolved spec document of a version and the file it came from."""
+        with self.session() as session:
+            row = session.get(WorkflowVersion, version_id)
+            if row is None:
+                raise NotFound("workflow version", version_id)
+            return row.document, row.source_path
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(
+        self, *, run_id: str, version_id: str, input: dict[str, Any], business_key: str | None,
+        started_by: str, status: str = "running",
+    ) -> None:
+        """Insert a run and freeze its workflow version, in one transaction."""
+        with self.session() as session, session.begin():
+            self.add_run(session, run_id=run_id, version_id=version_id, input=input,
+                         business_key=business_key, started_by=started_by, status=status)
+
+    @staticmethod
+    def add_run(
+        session: Session, *, run_id: str, version_id: str, input: dict[str, Any], business_key: str | None,
+        started_by: str, status: str,
+    ) -> None:
+        """Add a run to the caller's transaction (so a queue entry can commit with it)."""
+        now = utcnow()
+        version = session.get(WorkflowVersion, version_id)
+        if version is None:
+            raise NotFound("workflow version", version_id)
+        if version.first_run_at is None:
+            version.first_run_at = now
+        session.add(Run(
+            id=run_id, version_id=version_id, workflow=version.name, version=version.version,
+            team=version.team, status=status, input=input, business_key=business_key,
+            started_by=started_by, started_at=now,
+        ))
+        session.add(RunEvent(key=f"{run_id}:run.created:", run_id=run_id, type="run.created", at=now,
+                             data={"version": version_id, "by": started_by, "status": status}))
+        session.flush()
+
+    def run_ids_starting_with(self, prefix: str, limit: int = 5) -> list[str]:
+        """Ids of runs that start with ``prefix`` (exact match first)."""
+        with self.session() as session:
+            if session.get(Run, prefix) is not None:
+                return [prefix]
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = sa.select(Run.id).where(Run.id.like(f"{escaped}%", escape="\\")).limit(limit)
+            return list(session.scalars(query))
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run that never started (its workflow could not be launched)."""
+        with self.session() as session, session.begin():
+            session.execute(sa.delete(RunEvent).where(RunEvent.run_id == run_id))
+            session.execute(sa.delete(Run).where(Run.id == run_id))
+
+    def apply(self, update: RunUpdate) -> None:
+        """Write a run's new state, its step records and events; repeating an update changes nothing."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            run = session.get(Run, update.run_id)
+            if run is None:
+                raise NotFound("run", update.run_id)
+            run.status = update.status
+            run.output = update.output
+            run.error, run.error_code = update.error, update.error_code
+            if run.waiting_on != update.waiting_on:
+                run.waiting_since = now if update.waiting_on else None
+            run.waiting_on = update.waiting_on
+            run.waiting_due, run.waiting_assignee = update.waiting_due, update.waiting_assignee
+            if update.status in ("completed", "failed", "rejected") and run.ended_at is None:
+                run.ended_at = now
+            self._write_steps(session, update.run_id, update.steps)
+            self._write_events(session, update.run_id, update.events, now)
+
+    @staticmethod
+    def _write_steps(session: Session, run_id: str, steps: list[StepRecord]) -> None:
+        if not steps:
+            return
+        existing = {
+            row.step_id: row
+            for row in session.scalars(sa.select(StepRun).where(StepRun.run_id == run_id))
+        }
+        for record in steps:
+            values = _step_values(record)
+            row = existing.get(record.step_id)
+            if row is None:
+                session.add(StepRun(run_id=run_id, **values))
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)
+
+    @staticmethod
+    def _write_events(
+        session: Session, run_id: str, events: list[tuple[str, str | None, dict[str, Any]]], now: datetime
+    ) -> None:
+        if not events:
+            return
+        keys = [f"{run_id}:{kind}:{step or ''}" for kind, step, _ in events]
+        seen = set(session.scalars(sa.select(RunEvent.key).where(RunEvent.key.in_(keys))))
+        for key, (kind, step, data) in zip(keys, events, strict=True):
+            if key not in seen:
+                seen.add(key)
+                session.add(RunEvent(key=key, run_id=run_id, step_id=step, type=kind, at=now, data=data))
+
+    def completed_outputs(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A run's input and the outputs of its completed steps, to resume it after a decision."""
+        with self.session() as session:
+            run_input = session.scalar(sa.select(Run.input).where(Run.id == run_id))
+            if run_input is None:
+                raise NotFound("run", run_id)
+            rows = session.execute(
+                sa.select(StepRun.step_id, StepRun.output)
+                .where(StepRun.run_id == run_id, StepRun.status == "completed")
+                .order_by(StepRun.id)
+            )
+            return run_input, {step_id: output for step_id, output in rows}
+
+    def run_row(self, run_id: str) -> RunSummary:
+        """One run's summary."""
+        with self.session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise NotFound("run", run_id, "list runs with `baton runs list`")
+            return _summary(run)
+
+    def decided_but_parked(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Runs still waiting on a step that already has a decision: (run, step, decision message)."""
+        query = (
+            sa.select(Run.id, Run.waiting_on, Run.waiting_since, Decision)
+            .join(Decision, sa.and_(Decision.run_id == Run.id, Decision.step_id == Run.waiting_on))
+            .where(Run.status == "waiting")
+        )
+        with self.session() as session:
+            return [
+                (run_id, step_id or "", decision_message(decision, waiting_since))
+                for run_id, step_id, waiting_since, decision in session.execute(query)
+            ]
+
+    def run_status(self, run_id: str) -> str:
+        """The status of one run."""
+        with self.session() as session:
+            status = session.scalar(sa.select(Run.status).where(Run.id == run_id))
+            if status is None:
+                raise NotFound("run", run_id, "list runs with `baton runs list`")
+            return status
+
+    def list_runs(
+        self, *, workflow: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[RunSummary]:
+        """Newest runs first, optionally of one workflow and status."""
+        query = sa.select(Run).order_by(Run.started_at.desc(), Run.id).limit(limit)
+        if workflow:
+            query = query.where(Run.workflow == workflow)
+        if status:
+            query = query.where(Run.status == status)
+        with self.session() as session:
+            return [_summary(run) for run in session.scalars(query)]
+
+    def count_runs(self) -> dict[tuple[str, str], int]:
+        """Number of runs by (workflow, status)."""
+        query = sa.select(Run.workflow, Run.status, sa.func.count()).group_by(Run.workflow, Run.status)
+        with self.session() as session:
+            return {(w, s): n for w, s, n in session.execute(query)}
+
+    def get_run(self, run_id: str) -> RunDetail:
+        """One run with its steps and events."""
+        with self.session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise NotFound("run", run_id, "list runs with `baton runs list`")
+            steps = session.scalars(sa.select(StepRun).where(StepRun.run_id == run_id).order_by(StepRun.id))
+            events = session.scalars(sa.select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id))
+            return RunDetail(
+                summary=_summary(run), input=run.input, output=run.output,
+                steps=[_step_dict(step) for step in steps],
+                events=[{"type": e.type, "step": e.step_id, "at": e.at.isoformat(), "data": e.data} for e in events],
+            )
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def record_decision(
+        self, *, run_id: str, step_id: str, decision: str, by: str, reason: str
+    ) -> dict[str, Any]:
+        """Record the one decision on a waiting human step and return the message that resumes the run.
+
+        Raises:
+            NotFound: no such run.
+            Conflict: the run is not waiting on that step, or someone decided it first.
+        """
+        now = utcnow()
+        try:
+            with self.session() as session, session.begin():
+                run = session.get(Run, run_id)
+                if run is None:
+                    raise NotFound("run", run_id, "list runs with `baton runs list`")
+                if run.waiting_on != step_id:
+                    waiting = f"waits on '{run.waiting_on}'" if run.waiting_on else f"is {run.status}"
+                    raise Conflict(f"run {run_id} is not waiting on step '{step_id}' (it {waiting})")
+                row = Decision(run_id=run_id, step_id=step_id, decision=decision, decided_by=by,
+                               reason=reason, decided_at=now)
+                session.add(row)
+                session.add(RunEvent(key=f"{run_id}:decision:{step_id}", run_id=run_id, step_id=step_id,
+                                     type="decision", at=now, data={"decision": decision, "by": by,
+                                                                    "reason": reason}))
+                session.flush()
+                return decision_message(row, run.waiting_since)
+        except sa.exc.IntegrityError:
+            raise Conflict(f"step '{step_id}' of run {run_id} was already decided") from None
+
+
+def decision_message(decision: Decision, waiting_since: datetime | None) -> dict[str, Any]:
+    """What the engine needs to resume a run after ``decision``."""
+    return {
+        "decision": decision.decision, "by": decision.decided_by, "reason": decision.reason,
+        "at": _aware(decision.decided_at).isoformat(), "decided_ts": _aware(decision.decided_at).timestamp(),
+        "waiting_since": _aware(waiting_since).timestamp() if waiting_since else None,
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; every datetime Baton stores is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _step_values(record: StepRecord) -> dict[str, Any]:
+    return {
+        "step_id": record.step_id, "kind": record.kind, "status": record.status, "input": record.input,
+        "output": record.output, "error": record.error, "error_code": record.error_code,
+        "started_at": _from_timestamp(record.started_at),
+        "ended_at": _from_timestamp(record.ended_at) if record.ended_at is not None else None,
+        "attempts": record.attempts, "model": record.model, "prompt_hash": record.prompt_hash,
+        "input_tokens": record.input_tokens, "output_tokens": record.output_tokens, "cost_usd": record.cost_usd,
+    }
+
+
+def _from_timestamp(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _summary(run: Run) -> RunSummary:
+    return RunSummary(
+        id=run.id, workflow=run.workflow, version=run.version, team=run.team, status=run.status,
+        business_key=run.business_key, waiting_on=run.waiting_on, waiting_assignee=run.waiting_assignee,
+        waiting_due=run.waiting_due, started_at=run.started_at, ended_at=run.ended_at, error=run.error,
+    )
+
+
+def _step_dict(step: StepRun) -> dict[str, Any]:
+    return {
+        "step": step.step_id, "kind": step.kind, "status": step.status, "attempts": step.attempts,
+        "started_at": step.started_at.isoformat(),
+        "ended_at": step.ended_at.isoformat() if step.ended_at else None,
+        "duration_ms": round((step.ended_at - step.started_at).total_seconds() * 1000, 2) if step.ended_at else None,
+        "model": step.model, "prompt_hash": step.prompt_hash, "input_tokens": step.input_tokens,
+        "output_tokens": step.output_tokens, "cost_usd": step.cost_usd, "output": step.output,
+        "error": step.error, "error_code": step.error_code,
+    }

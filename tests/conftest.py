@@ -1,0 +1,52 @@
+"""Shared fixtures: a project folder, a database (SQLite always; PostgreSQL when a server answers)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL", "")
+
+
+def _postgres_available() -> str:
+    """Why PostgreSQL tests cannot run, or '' when they can."""
+    if not POSTGRES_URL:
+        return "BATON_TEST_POSTGRES_URL is not set (CI sets it to the local server)"
+    try:
+        engine = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # any failure to connect means: skip, and say why
+        return f"no PostgreSQL server answers at {POSTGRES_URL}: {type(exc).__name__}"
+    return ""
+
+
+_POSTGRES_SKIP = _postgres_available()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: an SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'baton.db'}"
+        return
+    if _POSTGRES_SKIP:
+        pytest.skip(_POSTGRES_SKIP)
+    name = f"baton_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
