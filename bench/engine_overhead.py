@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -122,14 +122,16 @@ def _timed(run_one: Callable[[int], object], n: int) -> float:
     for i in range(_Child.warmup):
         run_one(-1 - i)
     _Child.counts_at_start = dict(_Child.counts)
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for i in range(n):
         run_one(i)
     elapsed = time.perf_counter() - t0
+    # CPU of the whole process (all threads) during the timed loop: less sensitive than wall time
+    # to a noisy VM neighbour, and shows how much of the wall time is spent waiting on I/O.
+    _Child.extra["cpu_ms_per_workflow"] = (time.process_time() - c0) * 1e3 / n
     if _Child.count_statements:
-        _Child.extra["per_workflow"] = {
-            k: (_Child.counts[k] - _Child.counts_at_start[k]) / n for k in _Child.counts
-        }
+        _Child.extra["per_workflow"] = {k: (_Child.counts[k] - _Child.counts_at_start[k]) / n for k in _Child.counts}
     return elapsed
 
 
@@ -176,9 +178,7 @@ def build_sqlite_engine(
     return engine
 
 
-def _launch_dbos(
-    tmp: Path, engine: sa.Engine | None, extra_config: dict[str, Any] | None = None
-) -> tuple[Any, Any]:
+def _launch_dbos(tmp: Path, engine: sa.Engine | None, extra_config: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """Construct (not launch) DBOS on ``tmp/dbos.sqlite``; return (the DBOS class, the instance)."""
     from dbos import DBOS, DBOSConfig
 
@@ -232,9 +232,7 @@ def run_dbos_default(n: int, tmp: Path) -> float:
 
 def run_dbos_custom_delete(n: int, tmp: Path) -> float:
     """Control: our own engine with DBOS's default journal settings; should match dbos-default."""
-    return _run_dbos(
-        n, tmp, build_sqlite_engine(tmp / "dbos.sqlite", journal_mode="DELETE", synchronous="FULL")
-    )
+    return _run_dbos(n, tmp, build_sqlite_engine(tmp / "dbos.sqlite", journal_mode="DELETE", synchronous="FULL"))
 
 
 def run_dbos_wal_full(n: int, tmp: Path) -> float:
@@ -358,14 +356,13 @@ VARIANTS: dict[str, Variant] = {
             default=False,
         ),
         Variant("dbos-wal-full", run_dbos_wal_full, "own engine, journal=WAL, sync=FULL", "dbos-wal-full"),
-        Variant(
-            "dbos-wal-normal", run_dbos_wal_normal, "own engine, journal=WAL, sync=NORMAL", "dbos-wal-normal"
-        ),
+        Variant("dbos-wal-normal", run_dbos_wal_normal, "own engine, journal=WAL, sync=NORMAL", "dbos-wal-normal"),
         Variant(
             "dbos-wal-normal-noping",
             run_dbos_wal_normal_noping,
             "as dbos-wal-normal, pool_pre_ping=False",
             "dbos-wal-normal",
+            default=False,
         ),
         Variant(
             "langgraph-sync",
@@ -380,7 +377,7 @@ VARIANTS: dict[str, Variant] = {
             "dbos-wal-full",
         ),
         # Set baseline to the raw DBOS variant whose journal settings match the Runtime's engine.
-        Variant("baton", run_baton, "baton.engine.runtime.Runtime", "dbos-wal-normal"),
+        Variant("baton", run_baton, "baton.engine.runtime.Runtime", "dbos-wal-full"),
     )
 }
 
@@ -518,8 +515,8 @@ def _mount_of(path: Path) -> tuple[str, str, str]:
     return best
 
 
-def _fsync_probe(directory: Path, n: int = 200) -> float:
-    """Median milliseconds for a 4 KiB write + fsync in ``directory``."""
+def _fsync_probe(directory: Path, n: int = 200) -> tuple[float, float]:
+    """(median, p90) milliseconds of an fsync after a 4 KiB write, in ``directory``."""
     fd, name = tempfile.mkstemp(dir=directory, suffix=".probe")
     times = []
     try:
@@ -531,7 +528,34 @@ def _fsync_probe(directory: Path, n: int = 200) -> float:
     finally:
         os.close(fd)
         os.unlink(name)
-    return statistics.median(times) * 1e3
+    times.sort()
+    return times[n // 2] * 1e3, times[int(n * 0.9)] * 1e3
+
+
+def _cpu_stat() -> list[int] | None:
+    """The aggregate 'cpu' line of /proc/stat (user nice system idle iowait irq softirq steal ...)."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def _psi_totals() -> dict[str, int]:
+    """Cumulative 'some' stall microseconds from /proc/pressure/{cpu,io} (Linux PSI)."""
+    totals = {}
+    for res in ("cpu", "io"):
+        with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/pressure/{res}") as f:
+            totals[res] = int(f.readline().rsplit("total=", 1)[1])
+    return totals
+
+
+def _steal_pct(before: list[int] | None, after: list[int] | None) -> float | None:
+    if not before or not after or len(before) < 8:
+        return None
+    delta = [a - b for a, b in zip(after, before, strict=False)]
+    total = sum(delta[:8])
+    return 100.0 * delta[7] / total if total else None
 
 
 def _cpu_model() -> str:
@@ -553,6 +577,7 @@ def _version(dist: str) -> str:
 class Row:
     variant: Variant
     ms: list[float]  # ms per workflow, one per repetition
+    cpu: list[float] = field(default_factory=list)  # process CPU ms per workflow, one per repetition
     counts: dict[str, float] | None = None
     pragmas: dict[str, Any] | None = None
     note: str | None = None
@@ -580,9 +605,7 @@ def _table_rows(rows: dict[str, Row]) -> list[list[str]]:
             else "-"
         )
         spread = f"{min(row.ms):.3f}-{max(row.ms):.3f}" if row.ms else "-"
-        txn = (
-            f"{row.counts['commit']:.1f} / {row.counts['statements']:.0f}" if row.counts is not None else "-"
-        )
+        txn = f"{row.counts['commit']:.1f} / {row.counts['statements']:.0f}" if row.counts is not None else "-"
         out.append(
             [
                 row.variant.name,
@@ -592,6 +615,7 @@ def _table_rows(rows: dict[str, Row]) -> list[list[str]]:
                 ratio,
                 vs_default,
                 spread,
+                _fmt(statistics.median(row.cpu) if row.cpu else None, ".3f"),
                 txn,
                 row.variant.settings if row.note is None else f"{row.variant.settings} ({row.note})",
             ]
@@ -607,13 +631,14 @@ HEADERS = [
     "ratio vs raw DBOS (equal settings)",
     "vs dbos-default",
     "min-max ms/wf",
+    "CPU ms/wf",
     "commits / SQL stmts per wf",
     "settings",
 ]
 
 
 def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
-    numeric = {"ms/workflow", "ms/step", "workflows/s", "vs dbos-default"}
+    numeric = {"ms/workflow", "ms/step", "workflows/s", "vs dbos-default", "CPU ms/wf"}
     lines = [
         "| " + " | ".join(headers) + " |",
         "|" + "|".join("---:" if h in numeric else "---" for h in headers) + "|",
@@ -685,12 +710,13 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
     root.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=dt.datetime.now().strftime("run-%Y%m%d-%H%M%S-"), dir=root))
     mount, device, fstype = _mount_of(run_dir)
-    fsync_ms = _fsync_probe(run_dir)
-    print(
-        f"tmp dir: {run_dir} (mount {mount}, {device}, {fstype}); 4 KiB write+fsync median {fsync_ms:.3f} ms"
-    )
+    fsync = [_fsync_probe(run_dir)]
+    print(f"tmp dir: {run_dir} (mount {mount}, {device}, {fstype})")
+    print(f"fsync after a 4 KiB write: median {fsync[0][0]:.3f} ms, p90 {fsync[0][1]:.3f} ms")
 
     started = time.perf_counter()
+    cpu_stat_start = _cpu_stat()
+    psi_start = _psi_totals()
     rows = {n: Row(VARIANTS[n], []) for n in bench_names}
 
     @contextlib.contextmanager
@@ -717,6 +743,7 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
                 print(f"  {name}: {row.note}")
                 continue
             row.ms.append(res["ms_per_workflow"])
+            row.cpu.append(res["cpu_ms_per_workflow"])
             row.pragmas = res.get("pragmas")
             print(f"  rep {rep} {name:<24} {res['ms_per_workflow']:8.3f} ms/workflow")
 
@@ -733,9 +760,7 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
     if "recv-latency" in names:
         for item in args.recv_intervals.split(","):
             interval = None if item.strip() == "default" else float(item)
-            samples = (
-                args.recv_samples_slow if interval is None or interval >= 0.5 else args.recv_samples_fast
-            )
+            samples = args.recv_samples_slow if interval is None or interval >= 0.5 else args.recv_samples_fast
             extra = [] if interval is None else ["--poll-interval", str(interval)]
             with child_dir(f"recv-{item.strip()}") as d:
                 res = _spawn(
@@ -753,23 +778,31 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
             recv.append(res)
             lat = res["latency_ms"]["median"]
             print(f"  recv-latency interval={res['poll_interval_sec']:g}s median {lat:.1f} ms")
+    fsync.append(_fsync_probe(run_dir))
     if not args.keep_tmp:
         shutil.rmtree(run_dir, ignore_errors=True)
     wall = time.perf_counter() - started
+    steal = _steal_pct(cpu_stat_start, _cpu_stat())
+    psi_end = _psi_totals()
+    # Share of wall time during which at least one task (ours or anyone's) stalled on CPU / I/O.
+    pressure = {k: 100.0 * (psi_end[k] - psi_start[k]) / (wall * 1e6) for k in psi_start if k in psi_end}
+    load = os.getloadavg()[1]
+    if pressure.get("cpu", 0) > 15 or load > 1.5:
+        print(
+            f"WARNING: the machine was busy (CPU pressure {pressure.get('cpu', 0):.0f}%, load {load:.1f});"
+            " numbers are noisy, re-run on a quiet machine"
+        )
 
     # ---- report ----
     table_rows = _table_rows(rows)
     title = (
-        f"Engine overhead: {N_STEPS}-step no-op workflow, n={args.n} (+{args.warmup} warm-up), "
-        f"median of {args.reps}"
+        f"Engine overhead: {N_STEPS}-step no-op workflow, n={args.n} (+{args.warmup} warm-up), median of {args.reps}"
     )
     if rows:
         _print_rich(title, HEADERS, table_rows)
     recv_headers, recv_rows = _recv_rows(recv)
     if recv:
-        _print_rich(
-            "DBOS.recv wake-up latency after DBOS.send (SQLite, same process)", recv_headers, recv_rows
-        )
+        _print_rich("DBOS.recv wake-up latency after DBOS.send (SQLite, same process)", recv_headers, recv_rows)
 
     command = " ".join([".venv/bin/python", "bench/engine_overhead.py", *argv])
     md = _report_markdown(
@@ -780,8 +813,11 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
         rows=rows,
         run_dir=run_dir,
         mount=(mount, device, fstype),
-        fsync_ms=fsync_ms,
+        fsync=fsync,
         wall=wall,
+        steal=steal,
+        pressure=pressure,
+        load=load,
     )
     if args.no_write:
         return 0
@@ -789,7 +825,27 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(md)
     print(f"wrote {out}")
+    if out.resolve() == REPORT_PATH.resolve():
+        _update_readme(md)
     return 0
+
+
+README_PATH = BENCH_DIR / "README.md"
+README_START = "<!-- engine_overhead:start -->"
+README_END = "<!-- engine_overhead:end -->"
+
+
+def _update_readme(report: str) -> None:
+    """Replace the block between the README markers with the report (minus its title)."""
+    if not README_PATH.exists():
+        return
+    text = README_PATH.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return
+    body = report.split("\n", 1)[1].strip().replace("\n## ", "\n### ")
+    README_PATH.write_text(text[: start + len(README_START)] + "\n" + body + "\n" + text[end:])
+    print(f"updated {README_PATH}")
 
 
 def _report_markdown(
@@ -801,8 +857,11 @@ def _report_markdown(
     rows: dict[str, Row],
     run_dir: Path,
     mount: tuple[str, str, str],
-    fsync_ms: float,
+    fsync: list[tuple[float, float]],
     wall: float,
+    steal: float | None,
+    pressure: dict[str, float],
+    load: float,
 ) -> str:
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     machine = f"{_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
@@ -814,20 +873,27 @@ def _report_markdown(
         if _mount_of(PROJECT_DIR) == mount
         else f"NOT the project's filesystem ({_mount_of(PROJECT_DIR)[0]})"
     )
-    cheap = " (a cheap fsync, typical of a VM disk with a write-back cache)" if fsync_ms < 0.5 else ""
-    tmpfs = (
-        " - tmpfs: fsync is free, durability costs are NOT representative" if mount[2] in {"tmpfs"} else ""
-    )
+    cheap = " (a cheap fsync, typical of a VM disk with a write-back cache)" if fsync[0][0] < 0.5 else ""
+    tmpfs = " - tmpfs: fsync is free, durability costs are NOT representative" if mount[2] in {"tmpfs"} else ""
     out = [
         "# Engine overhead benchmark",
         "",
         f"- Date: {now}",
         f"- Command: `{command}` (total wall time {wall:.0f} s)",
+        "- Machine load during the run: 5-min load average at the end "
+        + f"{load:.2f} (2 cores; the benchmark itself keeps about one busy); "
+        + "; ".join(f"{k.upper()} pressure {v:.0f}% of wall time" for k, v in pressure.items())
+        + " (Linux PSI 'some': at least one task stalled); hypervisor steal "
+        + ("unknown" if steal is None else f"{steal:.1f}%")
+        + ". Wall time moves with disk latency and with other work on the machine; CPU ms/wf (process CPU"
+        + " time) leaves out I/O waits and is the steadier number for comparing code paths.",
         f"- Machine: {machine}",
         f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {versions}",
-        f"- Databases: a fresh file per measurement under `{_rel(run_dir)}` (deleted afterwards), on mount "
+        f"- Databases: a fresh file per measurement under `{_rel(run_dir)}` (deleted afterwards unless --keep-tmp), on "
         f"`{mount[0]}` ({mount[1]}, {mount[2]}), {same_disk}{tmpfs}.",
-        f"  Measured 4 KiB write + fsync there: median **{fsync_ms:.3f} ms**{cheap}. Where fsync costs",
+        "  fsync after a 4 KiB write there, median / p90 (start of run; end of run): "
+        + "; ".join(f"**{m:.3f}** / {p:.3f} ms" for m, p in fsync)
+        + f"{cheap}. Where fsync costs",
         "  1-10 ms, variants that commit more often (journal=DELETE, synchronous=FULL, more write",
         "  transactions per workflow) fall further behind.",
         "",
@@ -836,8 +902,7 @@ def _report_markdown(
         out += [f"## {title}", "", table, ""]
         out += [
             "- ms/workflow: median over repetitions of (wall time of n sequential workflows / n); every",
-            "  repetition is a fresh subprocess with a fresh database file. ms/step = ms/workflow / "
-            f"{N_STEPS}.",
+            f"  repetition is a fresh subprocess with a fresh database file. ms/step = ms/workflow / {N_STEPS}.",
             "- ratio vs raw DBOS (equal settings): this row's ms/workflow over the raw DBOS variant with the",
             "  same SQLite journal_mode/synchronous. LangGraph's SqliteSaver runs WAL + synchronous=FULL.",
             "- commits / SQL stmts per wf: from a separate short pass (n=50) with an sqlite3 trace callback,",
@@ -890,13 +955,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count-statements", action="store_true", help="child: count SQL statements")
     p.add_argument("--out", default=str(REPORT_PATH), help="markdown report path")
     p.add_argument("--no-write", action="store_true", help="do not write the markdown report")
-    p.add_argument(
-        "--poll-interval", type=float, help="recv-latency child: polling interval (default: DBOS's)"
-    )
+    p.add_argument("--poll-interval", type=float, help="recv-latency child: polling interval (default: DBOS's)")
     p.add_argument("--samples", type=int, default=20, help="recv-latency child: number of send/recv samples")
-    p.add_argument(
-        "--parked", type=int, default=25, help="recv-latency: waiters parked for the CPU measurement"
-    )
+    p.add_argument("--parked", type=int, default=25, help="recv-latency: waiters parked for the CPU measurement")
     p.add_argument(
         "--recv-intervals",
         default="default,0.1,0.01",

@@ -20,6 +20,7 @@ The history text is built exactly like the ``offline.classifier.text`` templates
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from datetime import date, timedelta
@@ -27,33 +28,38 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
 
+
+def words(text: str, sep: str | None = None) -> list[str]:
+    """The items of a word list written as prose: split on whitespace, or on ``sep``."""
+    return [item.strip() for item in text.split(sep) if item.strip()]
+
+
 # --------------------------------------------------------------------------------------------------
 # Shared vocabulary
 # --------------------------------------------------------------------------------------------------
 
-FIRST_NAMES = [
-    "Aisha", "Alejandro", "Amara", "Anders", "Anika", "Ben", "Camila", "Chen", "Chloe", "Daniel",
-    "Deepa", "Diego", "Elena", "Emeka", "Emma", "Fatima", "Felix", "Grace", "Hana", "Hiroshi",
-    "Ines", "Isaac", "Jamal", "Julia", "Kai", "Karin", "Kwame", "Laura", "Liam", "Lucia", "Mateo",
-    "Maya", "Mohammed", "Nadia", "Noah", "Olga", "Omar", "Paula", "Rafael", "Rania", "Ravi",
-    "Rosa", "Samir", "Sara", "Sean", "Sofia", "Tariq", "Thandiwe", "Tom", "Valentina", "Wei",
-    "Yara", "Yusuf", "Zoe", "Priyanka", "Lars", "Mariana", "Kenji", "Ngozi", "Henrik",
-]
-LAST_NAMES = [
-    "Abbott", "Adeyemi", "Alvarez", "Andersen", "Bauer", "Becker", "Brennan", "Castillo", "Chowdhury",
-    "Costa", "Dubois", "Eriksson", "Fischer", "Garcia", "Gupta", "Hansen", "Hughes", "Ibrahim", "Jensen",
-    "Kaur", "Kim", "Kowalczyk", "Larsen", "Li", "Lopez", "Mendes", "Moreau", "Murphy", "Nakamura",
-    "Novak", "Nwosu", "Okafor", "Olsen", "Patel", "Petrov", "Quinn", "Ramos", "Rossi", "Santos",
-    "Schmidt", "Silva", "Singh", "Suzuki", "Tanaka", "Torres", "Varga", "Walsh", "Wang", "Weber",
-    "Yilmaz", "Zhang", "O'Connor", "Haddad", "Mwangi", "Lindqvist", "Fernandes",
-]
-COMPANY_HEADS = [
-    "Northwind", "Bluepeak", "Harborview", "Ironwood", "Clearwater", "Summit", "Larkspur", "Redline",
-    "Oakridge", "Silverline", "Brightpath", "Kestrel", "Meridian", "Granite", "Cobalt", "Juniper",
-    "Tidewater", "Evergreen", "Halcyon", "Pinecrest", "Sable", "Vantage", "Westfield", "Copperleaf",
-    "Riverbend", "Starling", "Fairhaven", "Blackstone Creek", "Lumen", "Arcadia", "Driftwood", "Orchard",
-    "Polaris", "Quarry", "Saltmarsh", "Thornbury", "Uplands", "Wexford", "Yellowfin", "Zenith",
-]
+FIRST_NAMES = words("""
+Aisha Alejandro Amara Anders Anika Ben Camila Chen Chloe Daniel Deepa Diego Elena Emeka Emma Fatima
+Felix Grace Hana Hiroshi Ines Isaac Jamal Julia Kai Karin Kwame Laura Liam Lucia Mateo Maya Mohammed
+Nadia Noah Olga Omar Paula Rafael Rania Ravi Rosa Samir Sara Sean Sofia Tariq Thandiwe Tom Valentina
+Wei Yara Yusuf Zoe Priyanka Lars Mariana Kenji Ngozi Henrik
+""")
+LAST_NAMES = words("""
+Abbott Adeyemi Alvarez Andersen Bauer Becker Brennan Castillo Chowdhury Costa Dubois Eriksson
+Fischer Garcia Gupta Hansen Hughes Ibrahim Jensen Kaur Kim Kowalczyk Larsen Li Lopez Mendes Moreau
+Murphy Nakamura Novak Nwosu Okafor Olsen Patel Petrov Quinn Ramos Rossi Santos Schmidt Silva Singh
+Suzuki Tanaka Torres Varga Walsh Wang Weber Yilmaz Zhang O'Connor Haddad Mwangi Lindqvist Fernandes
+""")
+COMPANY_HEADS = words(
+    """
+Northwind, Bluepeak, Harborview, Ironwood, Clearwater, Summit, Larkspur, Redline, Oakridge,
+Silverline, Brightpath, Kestrel, Meridian, Granite, Cobalt, Juniper, Tidewater, Evergreen, Halcyon,
+Pinecrest, Sable, Vantage, Westfield, Copperleaf, Riverbend, Starling, Fairhaven, Blackstone Creek,
+Lumen, Arcadia, Driftwood, Orchard, Polaris, Quarry, Saltmarsh, Thornbury, Uplands, Wexford,
+Yellowfin, Zenith
+""",
+    sep=",",
+)
 INDUSTRY_SUFFIXES = {
     "logistics": ["Logistics", "Freight", "Shipping", "Fulfillment"],
     "healthcare": ["Health", "Clinics", "Medical Group", "Care Partners"],
@@ -70,18 +76,58 @@ INDUSTRIES = list(INDUSTRY_SUFFIXES)
 REGIONS = ["na", "na", "na", "emea", "emea", "apac", "latam"]
 PRODUCTS = ["Acme Flow", "Acme Insights", "Acme Sync", "Acme Assist"]
 COMPETITORS = ["Zapier", "Workato", "Monday.com", "Smartsheet", "Tray.io", "Make", "Airtable", "an in-house tool"]
-INTEGRATIONS = ["Salesforce", "NetSuite", "HubSpot", "SAP", "Snowflake", "Slack", "Microsoft Teams",
-                "QuickBooks", "Zendesk", "Workday", "Google Workspace", "Okta"]
-PROCESSES = ["invoice approvals", "purchase orders", "customer onboarding", "month-end close",
-             "shipment exceptions", "vendor onboarding", "order entry", "returns processing",
-             "employee onboarding", "contract renewals", "claims intake", "weekly reporting"]
-TEAMS = ["finance", "operations", "customer success", "support", "procurement", "revenue operations",
-         "logistics", "IT", "accounts payable", "HR"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December"]
+INTEGRATIONS = [
+    "Salesforce",
+    "NetSuite",
+    "HubSpot",
+    "SAP",
+    "Snowflake",
+    "Slack",
+    "Microsoft Teams",
+    "QuickBooks",
+    "Zendesk",
+    "Workday",
+    "Google Workspace",
+    "Okta",
+]
+PROCESSES = [
+    "invoice approvals",
+    "purchase orders",
+    "customer onboarding",
+    "month-end close",
+    "shipment exceptions",
+    "vendor onboarding",
+    "order entry",
+    "returns processing",
+    "employee onboarding",
+    "contract renewals",
+    "claims intake",
+    "weekly reporting",
+]
+TEAMS = [
+    "finance",
+    "operations",
+    "customer success",
+    "support",
+    "procurement",
+    "revenue operations",
+    "logistics",
+    "IT",
+    "accounts payable",
+    "HR",
+]
+MONTHS = words("""
+January February March April May June July August September October November December
+""")
 PARTNERS = ["Brightside Consulting", "Keystone Advisory", "Northgate Partners", "Lattice Systems Integration"]
-TOPICS = ["automating approvals", "AI in operations", "connecting NetSuite and Salesforce",
-          "cutting month-end close time", "dashboards for the C-suite", "workflow governance"]
+TOPICS = [
+    "automating approvals",
+    "AI in operations",
+    "connecting NetSuite and Salesforce",
+    "cutting month-end close time",
+    "dashboards for the C-suite",
+    "workflow governance",
+]
 
 
 def person(rng: random.Random) -> tuple[str, str]:
@@ -116,16 +162,42 @@ def fill(rng: random.Random, template: str) -> str:
         "product": rng.choice(PRODUCTS),
         "partner": rng.choice(PARTNERS),
         "topic": rng.choice(TOPICS),
-        "timeframe": rng.choice(["next week", "in two weeks", "by the end of this month",
-                                 "before the end of the quarter", "on the first of next month"]),
+        "timeframe": rng.choice(
+            [
+                "next week",
+                "in two weeks",
+                "by the end of this month",
+                "before the end of the quarter",
+                "on the first of next month",
+            ]
+        ),
         "hours": rng.choice([10, 15, 20, 30, 40]),
         "amount": rng.choice(["$49.00", "$129.00", "$480.00", "$1,250.00", "$2,400.00", "$3,900.00", "$89.00"]),
         "invoice": f"INV-{rng.randint(20240, 29999)}",
-        "error": rng.choice(["500 Internal Server Error", "504 Gateway Timeout", "ERR_SYNC_CONFLICT",
-                             "NullReferenceException", "'undefined is not a function'", "error code 4012"]),
-        "feature": rng.choice(["the CSV export", "the approval inbox", "the dashboard builder",
-                               "scheduled reports", "the mobile app", "the Salesforce connector",
-                               "bulk edit", "the audit log", "workflow versioning", "the PDF invoice view"]),
+        "error": rng.choice(
+            [
+                "500 Internal Server Error",
+                "504 Gateway Timeout",
+                "ERR_SYNC_CONFLICT",
+                "NullReferenceException",
+                "'undefined is not a function'",
+                "error code 4012",
+            ]
+        ),
+        "feature": rng.choice(
+            [
+                "the CSV export",
+                "the approval inbox",
+                "the dashboard builder",
+                "scheduled reports",
+                "the mobile app",
+                "the Salesforce connector",
+                "bulk edit",
+                "the audit log",
+                "workflow versioning",
+                "the PDF invoice view",
+            ]
+        ),
         "browser": rng.choice(["Chrome", "Edge", "Safari", "Firefox"]),
         "count": rng.choice([3, 5, 12, 40, 200, "all of our"]),
         "weekday": rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]),
@@ -139,14 +211,42 @@ def fill(rng: random.Random, template: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 LEAD_TITLES = {
-    "strong": ["VP of Operations", "Head of Revenue Operations", "Chief Operating Officer", "CFO",
-               "Director of Finance", "IT Director", "VP Customer Success", "Head of Business Systems",
-               "Director of Procurement", "VP Supply Chain", "Controller"],
-    "medium": ["Operations Manager", "Business Systems Analyst", "Finance Manager", "Support Team Lead",
-               "Senior Analyst", "Project Manager", "Marketing Operations Manager", "Office Manager",
-               "Logistics Coordinator", "IT Manager"],
-    "weak": ["Student", "Intern", "Freelance Consultant", "Account Executive", "Recruiter",
-             "Founder", "Sales Development Representative", "Research Assistant", "Consultant"],
+    "strong": [
+        "VP of Operations",
+        "Head of Revenue Operations",
+        "Chief Operating Officer",
+        "CFO",
+        "Director of Finance",
+        "IT Director",
+        "VP Customer Success",
+        "Head of Business Systems",
+        "Director of Procurement",
+        "VP Supply Chain",
+        "Controller",
+    ],
+    "medium": [
+        "Operations Manager",
+        "Business Systems Analyst",
+        "Finance Manager",
+        "Support Team Lead",
+        "Senior Analyst",
+        "Project Manager",
+        "Marketing Operations Manager",
+        "Office Manager",
+        "Logistics Coordinator",
+        "IT Manager",
+    ],
+    "weak": [
+        "Student",
+        "Intern",
+        "Freelance Consultant",
+        "Account Executive",
+        "Recruiter",
+        "Founder",
+        "Sales Development Representative",
+        "Research Assistant",
+        "Consultant",
+    ],
 }
 LEAD_SOURCES = {
     "strong": ["partner-referral", "website-form", "trade-show", "outbound", "webinar"],
@@ -287,221 +387,381 @@ def lead_history(rng: random.Random, count: int) -> list[tuple[str, str]]:
 # second, unrelated question tacked on ("mixed"), which is where people and classifiers disagree.
 ISSUES = {
     "billing": [
-        ("Charged twice this month", [
-            "We were charged {amount} twice on the same day for our subscription.",
-            "Our card statement shows two identical charges of {amount} from Acme this month.",
-        ]),
-        ("Invoice {invoice} has the wrong VAT number", [
-            "Invoice {invoice} shows our old VAT number; our finance team cannot book it like this.",
-            "Could you reissue {invoice} with the VAT number in our billing profile?",
-        ]),
-        ("Refund for unused months", [
-            "We downgraded to Starter in {month}; could you refund the unused months of Growth?",
-            "We cancelled the extra seats but were billed for them anyway. Please refund the difference.",
-        ]),
-        ("Update the credit card on file", [
-            "Our bank replaced the company card; please update it before the next billing run.",
-            "The card ending 4821 expires this month. How do I add the new one for billing?",
-        ]),
-        ("Payment failed", [
-            "The renewal payment failed but the card works everywhere else. Can you retry the charge?",
-            "We got a 'payment failed' email for {invoice}; the bank says nothing was declined.",
-        ]),
-        ("Why did our bill go up?", [
-            "Our monthly invoice went from {amount} to almost double without any change on our side.",
-            "The last invoice is much higher than usual. Is there a price increase we missed?",
-        ]),
-        ("PO number missing from invoice", [
-            "Accounts payable rejects invoices without our PO reference; please add it to {invoice}.",
-            "Every invoice needs purchase order number PO-{seats}-{years} or it cannot be paid.",
-        ]),
-        ("Sales tax on our invoice", [
-            "We are tax exempt and attached the certificate; please remove the sales tax from {invoice}.",
-            "Why is sales tax charged on {invoice}? We sent our exemption certificate last year.",
-        ]),
-        ("Switch to annual invoicing", [
-            "Can we move from monthly card payments to annual invoicing paid by bank transfer?",
-            "Our finance team wants one invoice a year, paid by wire, instead of monthly card charges.",
-        ]),
-        ("Copies of last year's invoices", [
-            "Our auditors need copies of every invoice from last year. Is there a billing history export?",
-            "Please send the receipts for all payments since January to accounts-payable.",
-        ]),
+        (
+            "Charged twice this month",
+            [
+                "We were charged {amount} twice on the same day for our subscription.",
+                "Our card statement shows two identical charges of {amount} from Acme this month.",
+            ],
+        ),
+        (
+            "Invoice {invoice} has the wrong VAT number",
+            [
+                "Invoice {invoice} shows our old VAT number; our finance team cannot book it like this.",
+                "Could you reissue {invoice} with the VAT number in our billing profile?",
+            ],
+        ),
+        (
+            "Refund for unused months",
+            [
+                "We downgraded to Starter in {month}; could you refund the unused months of Growth?",
+                "We cancelled the extra seats but were billed for them anyway. Please refund the difference.",
+            ],
+        ),
+        (
+            "Update the credit card on file",
+            [
+                "Our bank replaced the company card; please update it before the next billing run.",
+                "The card ending 4821 expires this month. How do I add the new one for billing?",
+            ],
+        ),
+        (
+            "Payment failed",
+            [
+                "The renewal payment failed but the card works everywhere else. Can you retry the charge?",
+                "We got a 'payment failed' email for {invoice}; the bank says nothing was declined.",
+            ],
+        ),
+        (
+            "Why did our bill go up?",
+            [
+                "Our monthly invoice went from {amount} to almost double without any change on our side.",
+                "The last invoice is much higher than usual. Is there a price increase we missed?",
+            ],
+        ),
+        (
+            "PO number missing from invoice",
+            [
+                "Accounts payable rejects invoices without our PO reference; please add it to {invoice}.",
+                "Every invoice needs purchase order number PO-{seats}-{years} or it cannot be paid.",
+            ],
+        ),
+        (
+            "Sales tax on our invoice",
+            [
+                "We are tax exempt and attached the certificate; please remove the sales tax from {invoice}.",
+                "Why is sales tax charged on {invoice}? We sent our exemption certificate last year.",
+            ],
+        ),
+        (
+            "Switch to annual invoicing",
+            [
+                "Can we move from monthly card payments to annual invoicing paid by bank transfer?",
+                "Our finance team wants one invoice a year, paid by wire, instead of monthly card charges.",
+            ],
+        ),
+        (
+            "Copies of last year's invoices",
+            [
+                "Our auditors need copies of every invoice from last year. Is there a billing history export?",
+                "Please send the receipts for all payments since January to accounts-payable.",
+            ],
+        ),
     ],
     "technical": [
-        ("How do I set up SSO with Azure AD?", [
-            "I'm configuring SAML SSO with Azure AD and I'm not sure which entity ID and reply URL to use.",
-            "Where do I find the metadata URL for setting up single sign-on with Azure AD?",
-        ]),
-        ("API rate limits for bulk import", [
-            "What is the API rate limit when importing around 50,000 records in one go?",
-            "We plan a bulk load through the REST API; how many requests per minute are allowed?",
-        ]),
-        ("Mapping custom fields in the {integration} connector", [
-            "How do I map a custom picklist field from {integration} to a field in our workflow?",
-            "The {integration} connector only lists standard fields. How do we add our custom ones?",
-        ]),
-        ("Webhook configuration question", [
-            "Is there a way to trigger a workflow from a webhook with a signed payload?",
-            "How do we verify the signature on the webhooks Acme sends to our endpoint?",
-        ]),
-        ("Scheduling a nightly sync", [
-            "We want to run the sync every night at 2am; what is the recommended setup?",
-            "What's the best way to schedule the {integration} sync outside business hours?",
-        ]),
-        ("OAuth scopes for the {integration} app", [
-            "Which scopes does the OAuth app need to read {integration} opportunities?",
-            "Our admin wants to grant the connector the minimum permissions. Which scopes are required?",
-        ]),
-        ("Setting up approval rules for {team}", [
-            "How should we structure approval rules so that {team} only sees their own requests?",
-            "Can an approval rule route anything above $10,000 to a second approver?",
-        ]),
-        ("Service account for the connector", [
-            "Can the connector use a service account instead of a personal login?",
-            "We don't want the integration tied to one employee's account. What do you recommend?",
-        ]),
-        ("SCIM provisioning with Okta", [
-            "Our IT team asks whether SCIM provisioning works with Okta groups.",
-            "How do we set up automatic user provisioning from Okta?",
-        ]),
-        ("How does workflow versioning work?", [
-            "Could you explain what happens to running items when we edit a live workflow?",
-            "If I publish a new version of a workflow, do in-flight requests use the old or new one?",
-        ]),
+        (
+            "How do I set up SSO with Azure AD?",
+            [
+                "I'm configuring SAML SSO with Azure AD and I'm not sure which entity ID and reply URL to use.",
+                "Where do I find the metadata URL for setting up single sign-on with Azure AD?",
+            ],
+        ),
+        (
+            "API rate limits for bulk import",
+            [
+                "What is the API rate limit when importing around 50,000 records in one go?",
+                "We plan a bulk load through the REST API; how many requests per minute are allowed?",
+            ],
+        ),
+        (
+            "Mapping custom fields in the {integration} connector",
+            [
+                "How do I map a custom picklist field from {integration} to a field in our workflow?",
+                "The {integration} connector only lists standard fields. How do we add our custom ones?",
+            ],
+        ),
+        (
+            "Webhook configuration question",
+            [
+                "Is there a way to trigger a workflow from a webhook with a signed payload?",
+                "How do we verify the signature on the webhooks Acme sends to our endpoint?",
+            ],
+        ),
+        (
+            "Scheduling a nightly sync",
+            [
+                "We want to run the sync every night at 2am; what is the recommended setup?",
+                "What's the best way to schedule the {integration} sync outside business hours?",
+            ],
+        ),
+        (
+            "OAuth scopes for the {integration} app",
+            [
+                "Which scopes does the OAuth app need to read {integration} opportunities?",
+                "Our admin wants to grant the connector the minimum permissions. Which scopes are required?",
+            ],
+        ),
+        (
+            "Setting up approval rules for {team}",
+            [
+                "How should we structure approval rules so that {team} only sees their own requests?",
+                "Can an approval rule route anything above $10,000 to a second approver?",
+            ],
+        ),
+        (
+            "Service account for the connector",
+            [
+                "Can the connector use a service account instead of a personal login?",
+                "We don't want the integration tied to one employee's account. What do you recommend?",
+            ],
+        ),
+        (
+            "SCIM provisioning with Okta",
+            [
+                "Our IT team asks whether SCIM provisioning works with Okta groups.",
+                "How do we set up automatic user provisioning from Okta?",
+            ],
+        ),
+        (
+            "How does workflow versioning work?",
+            [
+                "Could you explain what happens to running items when we edit a live workflow?",
+                "If I publish a new version of a workflow, do in-flight requests use the old or new one?",
+            ],
+        ),
     ],
     "account": [
-        ("Locked out of my account", [
-            "My account has been locked after too many login attempts.",
-            "I can't sign in; it says my account is locked. Can you unlock it?",
-        ]),
-        ("Lost my phone, need to reset 2FA", [
-            "I can't log in because the two-factor codes go to my old phone.",
-            "I replaced my phone and lost my authenticator app. How do I reset two-factor authentication?",
-        ]),
-        ("Transfer account ownership", [
-            "Please transfer ownership of the workspace from our former COO to me.",
-            "The account owner has left the company. How do we make someone else the owner?",
-        ]),
-        ("Remove a user who left the company", [
-            "An employee left last week; please remove her access and reassign her workflows.",
-            "How do I deactivate {count} users who no longer work here without losing their history?",
-        ]),
-        ("Password reset email never arrives", [
-            "I never receive the password reset email; I checked the spam folder too.",
-            "The 'forgot password' link says an email was sent but nothing arrives.",
-        ]),
-        ("Add a new admin", [
-            "We need to add a second administrator for our {team} workspace.",
-            "How can I give my colleague admin rights? Only I can change settings right now.",
-        ]),
-        ("GDPR data export request", [
-            "Under GDPR I am requesting an export of all personal data you hold about me.",
-            "Please send a copy of the personal data stored for my user account (GDPR article 15).",
-        ]),
-        ("Please delete our workspace", [
-            "Please delete our trial workspace and all the data in it.",
-            "We are not continuing; how do we close the account and have our data deleted?",
-        ]),
-        ("Change login email after domain change", [
-            "We changed our company domain, so every user needs a new login email.",
-            "How do I change the email address I use to sign in?",
-        ]),
-        ("Merge two workspaces", [
-            "Can you merge the two workspaces our teams created by accident?",
-            "Our {team} team signed up separately; can their workspace be combined with ours?",
-        ]),
+        (
+            "Locked out of my account",
+            [
+                "My account has been locked after too many login attempts.",
+                "I can't sign in; it says my account is locked. Can you unlock it?",
+            ],
+        ),
+        (
+            "Lost my phone, need to reset 2FA",
+            [
+                "I can't log in because the two-factor codes go to my old phone.",
+                "I replaced my phone and lost my authenticator app. How do I reset two-factor authentication?",
+            ],
+        ),
+        (
+            "Transfer account ownership",
+            [
+                "Please transfer ownership of the workspace from our former COO to me.",
+                "The account owner has left the company. How do we make someone else the owner?",
+            ],
+        ),
+        (
+            "Remove a user who left the company",
+            [
+                "An employee left last week; please remove her access and reassign her workflows.",
+                "How do I deactivate {count} users who no longer work here without losing their history?",
+            ],
+        ),
+        (
+            "Password reset email never arrives",
+            [
+                "I never receive the password reset email; I checked the spam folder too.",
+                "The 'forgot password' link says an email was sent but nothing arrives.",
+            ],
+        ),
+        (
+            "Add a new admin",
+            [
+                "We need to add a second administrator for our {team} workspace.",
+                "How can I give my colleague admin rights? Only I can change settings right now.",
+            ],
+        ),
+        (
+            "GDPR data export request",
+            [
+                "Under GDPR I am requesting an export of all personal data you hold about me.",
+                "Please send a copy of the personal data stored for my user account (GDPR article 15).",
+            ],
+        ),
+        (
+            "Please delete our workspace",
+            [
+                "Please delete our trial workspace and all the data in it.",
+                "We are not continuing; how do we close the account and have our data deleted?",
+            ],
+        ),
+        (
+            "Change login email after domain change",
+            [
+                "We changed our company domain, so every user needs a new login email.",
+                "How do I change the email address I use to sign in?",
+            ],
+        ),
+        (
+            "Merge two workspaces",
+            [
+                "Can you merge the two workspaces our teams created by accident?",
+                "Our {team} team signed up separately; can their workspace be combined with ours?",
+            ],
+        ),
     ],
     "sales": [
-        ("Adding {seats} more seats", [
-            "We would like to add {seats} seats for the {team} team starting next month.",
-            "The {team} team is joining; what would {seats} additional seats cost?",
-        ]),
-        ("Quote for the Enterprise plan", [
-            "Could you send a quote for moving to the Enterprise plan?",
-            "Our CFO wants a comparison of Growth and Enterprise before we decide to upgrade.",
-        ]),
-        ("Nonprofit discount?", [
-            "Do you offer discounts for registered nonprofits?",
-            "We are a charity; is there special pricing for nonprofit organisations?",
-        ]),
-        ("Multi-year pricing", [
-            "Our renewal is coming up and we want to discuss a {years}-year agreement.",
-            "What discount would a {years}-year commitment get us?",
-        ]),
-        ("Another business unit wants Acme", [
-            "Another business unit wants to start using Acme; who can talk pricing with them?",
-            "Our {team} division saw what we built and wants their own workspace. Who should they talk to?",
-        ]),
-        ("Acme Insights add-on", [
-            "We are interested in the Acme Insights add-on; what would it cost for {seats} users?",
-            "Can we get a demo of Acme Insights for our leadership team?",
-        ]),
-        ("Buying through AWS Marketplace", [
-            "Can we buy through AWS Marketplace to use our committed spend?",
-            "Procurement prefers buying via AWS Marketplace. Is Acme listed there?",
-        ]),
-        ("Pilot for our EU subsidiary", [
-            "We'd like to run a pilot for our subsidiary in Germany before rolling out.",
-            "Our EU entity needs a separate contract; can we start with a pilot?",
-        ]),
-        ("Volume pricing", [
-            "Is there volume pricing above {seats} seats?",
-            "We're planning to roll out to {seats} users company-wide. Can you share volume pricing?",
-        ]),
-        ("Talk to someone about expanding", [
-            "Please have an account manager call me about expanding our use of Acme.",
-            "Who is our account manager? We'd like to discuss rolling Acme out to more teams.",
-        ]),
+        (
+            "Adding {seats} more seats",
+            [
+                "We would like to add {seats} seats for the {team} team starting next month.",
+                "The {team} team is joining; what would {seats} additional seats cost?",
+            ],
+        ),
+        (
+            "Quote for the Enterprise plan",
+            [
+                "Could you send a quote for moving to the Enterprise plan?",
+                "Our CFO wants a comparison of Growth and Enterprise before we decide to upgrade.",
+            ],
+        ),
+        (
+            "Nonprofit discount?",
+            [
+                "Do you offer discounts for registered nonprofits?",
+                "We are a charity; is there special pricing for nonprofit organisations?",
+            ],
+        ),
+        (
+            "Multi-year pricing",
+            [
+                "Our renewal is coming up and we want to discuss a {years}-year agreement.",
+                "What discount would a {years}-year commitment get us?",
+            ],
+        ),
+        (
+            "Another business unit wants Acme",
+            [
+                "Another business unit wants to start using Acme; who can talk pricing with them?",
+                "Our {team} division saw what we built and wants their own workspace. Who should they talk to?",
+            ],
+        ),
+        (
+            "Acme Insights add-on",
+            [
+                "We are interested in the Acme Insights add-on; what would it cost for {seats} users?",
+                "Can we get a demo of Acme Insights for our leadership team?",
+            ],
+        ),
+        (
+            "Buying through AWS Marketplace",
+            [
+                "Can we buy through AWS Marketplace to use our committed spend?",
+                "Procurement prefers buying via AWS Marketplace. Is Acme listed there?",
+            ],
+        ),
+        (
+            "Pilot for our EU subsidiary",
+            [
+                "We'd like to run a pilot for our subsidiary in Germany before rolling out.",
+                "Our EU entity needs a separate contract; can we start with a pilot?",
+            ],
+        ),
+        (
+            "Volume pricing",
+            [
+                "Is there volume pricing above {seats} seats?",
+                "We're planning to roll out to {seats} users company-wide. Can you share volume pricing?",
+            ],
+        ),
+        (
+            "Talk to someone about expanding",
+            [
+                "Please have an account manager call me about expanding our use of Acme.",
+                "Who is our account manager? We'd like to discuss rolling Acme out to more teams.",
+            ],
+        ),
     ],
     "bug": [
-        ("{feature} is broken", [
-            "Since this morning {feature} fails with {error}.",
-            "{feature} stopped working after yesterday's release; we get {error} every time.",
-        ]),
-        ("Dashboard totals are wrong since the update", [
-            "After the {version} update the dashboard totals no longer match our source data.",
-            "Since version {version} the revenue widget shows totals that are off by exactly one day.",
-        ]),
-        ("App crashes on {browser}", [
-            "The app crashes in {browser} as soon as I open {feature}.",
-            "{browser} freezes and then shows 'Aw, snap' whenever I load {feature}.",
-        ]),
-        ("Sync stopped working overnight", [
-            "The {integration} sync stopped overnight and no records have moved since.",
-            "No data has synced from {integration} since 3am; the status page says everything is fine.",
-        ]),
-        ("Duplicate records after import", [
-            "Importing the same file created duplicate records for {count} customers.",
-            "Re-running the import duplicated {count} contacts instead of updating them.",
-        ]),
-        ("Approval emails not being sent", [
-            "Approvers are not getting notification emails anymore.",
-            "Since {weekday} nobody receives the 'waiting for your approval' emails.",
-        ]),
-        ("{feature} shows a blank page", [
-            "{feature} just shows a blank page; the browser console shows {error}.",
-            "Opening {feature} gives an empty white screen for {count} users.",
-        ]),
-        ("Timezone wrong in scheduled reports", [
-            "Scheduled reports arrive with timestamps an hour off since the clocks changed.",
-            "Our 8am report now arrives at 9am and all times inside it are shifted by an hour.",
-        ]),
-        ("Workflow runs twice", [
-            "Every workflow run is executing twice, so customers get two emails.",
-            "Each submitted request now triggers two runs of the same workflow.",
-        ]),
-        ("Attachments fail to upload", [
-            "Uploading a PDF over 5 MB fails without an error message.",
-            "Attachments get stuck at 99% and never finish uploading.",
-        ]),
+        (
+            "{feature} is broken",
+            [
+                "Since this morning {feature} fails with {error}.",
+                "{feature} stopped working after yesterday's release; we get {error} every time.",
+            ],
+        ),
+        (
+            "Dashboard totals are wrong since the update",
+            [
+                "After the {version} update the dashboard totals no longer match our source data.",
+                "Since version {version} the revenue widget shows totals that are off by exactly one day.",
+            ],
+        ),
+        (
+            "App crashes on {browser}",
+            [
+                "The app crashes in {browser} as soon as I open {feature}.",
+                "{browser} freezes and then shows 'Aw, snap' whenever I load {feature}.",
+            ],
+        ),
+        (
+            "Sync stopped working overnight",
+            [
+                "The {integration} sync stopped overnight and no records have moved since.",
+                "No data has synced from {integration} since 3am; the status page says everything is fine.",
+            ],
+        ),
+        (
+            "Duplicate records after import",
+            [
+                "Importing the same file created duplicate records for {count} customers.",
+                "Re-running the import duplicated {count} contacts instead of updating them.",
+            ],
+        ),
+        (
+            "Approval emails not being sent",
+            [
+                "Approvers are not getting notification emails anymore.",
+                "Since {weekday} nobody receives the 'waiting for your approval' emails.",
+            ],
+        ),
+        (
+            "{feature} shows a blank page",
+            [
+                "{feature} just shows a blank page; the browser console shows {error}.",
+                "Opening {feature} gives an empty white screen for {count} users.",
+            ],
+        ),
+        (
+            "Timezone wrong in scheduled reports",
+            [
+                "Scheduled reports arrive with timestamps an hour off since the clocks changed.",
+                "Our 8am report now arrives at 9am and all times inside it are shifted by an hour.",
+            ],
+        ),
+        (
+            "Workflow runs twice",
+            [
+                "Every workflow run is executing twice, so customers get two emails.",
+                "Each submitted request now triggers two runs of the same workflow.",
+            ],
+        ),
+        (
+            "Attachments fail to upload",
+            [
+                "Uploading a PDF over 5 MB fails without an error message.",
+                "Attachments get stuck at 99% and never finish uploading.",
+            ],
+        ),
     ],
 }
 TICKET_TAILS = [
-    "Thanks in advance.", "This is urgent for us.", "Any help appreciated!", "Please advise.",
-    "We're on the {plan} plan.", "Happy to jump on a call.", "Screenshot attached.",
-    "This is blocking our {team} team.", "No rush, whenever you get a chance.", "",
-    "Several people on our team are affected.", "It worked fine last {weekday}.", "", "",
+    "Thanks in advance.",
+    "This is urgent for us.",
+    "Any help appreciated!",
+    "Please advise.",
+    "We're on the {plan} plan.",
+    "Happy to jump on a call.",
+    "Screenshot attached.",
+    "This is blocking our {team} team.",
+    "No rush, whenever you get a chance.",
+    "",
+    "Several people on our team are affected.",
+    "It worked fine last {weekday}.",
+    "",
+    "",
 ]
 OUTAGE_SENTENCES = [
     "Production is down for all users and we cannot process orders.",
@@ -536,12 +796,12 @@ def make_ticket(rng: random.Random, number: int, queue: str, mixed: bool) -> dic
         sentences.append(rng.choice(OUTAGE_SENTENCES))
     if mixed:
         _, other = rng.choice(ISSUES[rng.choice(RELATED[queue])])
-        sentences.append(rng.choice(["P.S. ", "One more thing. ", "Separate question: "])
-                         + fill(rng, rng.choice(other)))
+        sentences.append(
+            rng.choice(["P.S. ", "One more thing. ", "Separate question: "]) + fill(rng, rng.choice(other))
+        )
     tail = fill(rng, rng.choice(TICKET_TAILS))
     greeting = rng.choice(["Hi,", "Hello,", "Hi team,", "Hi Acme support,", ""])
-    body = "\n\n".join(p for p in [greeting, " ".join(sentences) + (f" {tail}" if tail else ""),
-                                   name.split()[0]] if p)
+    body = "\n\n".join(p for p in [greeting, " ".join(sentences) + (f" {tail}" if tail else ""), name.split()[0]] if p)
     return {
         "ticket_id": f"T-{number:05d}",
         "customer": customer,
@@ -633,16 +893,18 @@ def briefs(rng: random.Random, count: int) -> list[dict]:
     for i in range(count):
         product = PRODUCTS[i % len(PRODUCTS)]
         points = rng.sample(BRIEF_PRODUCTS[product], k=rng.choice([2, 3, 3, 4]))
-        out.append({
-            "brief_id": f"B-{301 + i}",
-            "product": product,
-            "audience": rng.choice(AUDIENCES),
-            "channel": BRIEF_CHANNELS[(i // len(PRODUCTS) + i) % len(BRIEF_CHANNELS)],
-            "offer": rng.choice(OFFERS),
-            "tone": rng.choice(TONES),
-            "key_points": points,
-            "launch_date": (start + timedelta(days=7 * (i // 2) + rng.randint(0, 4))).isoformat(),
-        })
+        out.append(
+            {
+                "brief_id": f"B-{301 + i}",
+                "product": product,
+                "audience": rng.choice(AUDIENCES),
+                "channel": BRIEF_CHANNELS[(i // len(PRODUCTS) + i) % len(BRIEF_CHANNELS)],
+                "offer": rng.choice(OFFERS),
+                "tone": rng.choice(TONES),
+                "key_points": points,
+                "launch_date": (start + timedelta(days=7 * (i // 2) + rng.randint(0, 4))).isoformat(),
+            }
+        )
     return out
 
 
@@ -651,30 +913,34 @@ def briefs(rng: random.Random, count: int) -> list[dict]:
 # --------------------------------------------------------------------------------------------------
 
 
-def write_jsonl(path: Path, records: list[dict]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as file:
-        for record in records:
-            file.write(json.dumps(record, ensure_ascii=False) + "\n")
+def datasets(seed: int = 42) -> dict[str, list]:
+    """Every data set by file name. The order of the calls is part of the output: they share one generator."""
+    rng = random.Random(seed)
+    return {
+        "leads.jsonl": leads(rng, 240),
+        "tickets.jsonl": tickets(rng, 360),
+        "briefs.jsonl": briefs(rng, 28),
+        "lead-history.csv": lead_history(rng, 720),
+        "ticket-history.csv": ticket_history(rng, 1000),
+    }
 
 
-def write_csv(path: Path, rows: list[tuple[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(["text", "label"])
-        writer.writerows(rows)
+def serialise(name: str, records: list) -> str:
+    """The text of a data file: JSON lines for ``.jsonl``, a ``text,label`` CSV for ``.csv``."""
+    if name.endswith(".jsonl"):
+        return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["text", "label"])
+    writer.writerows(records)
+    return out.getvalue()
 
 
 def main() -> None:
-    rng = random.Random(42)
     DATA.mkdir(exist_ok=True)
-    # The order of these calls is part of the output: each one draws from the same generator.
-    write_jsonl(DATA / "leads.jsonl", leads(rng, 240))
-    write_jsonl(DATA / "tickets.jsonl", tickets(rng, 360))
-    write_jsonl(DATA / "briefs.jsonl", briefs(rng, 28))
-    write_csv(DATA / "lead-history.csv", lead_history(rng, 720))
-    write_csv(DATA / "ticket-history.csv", ticket_history(rng, 1000))
-    for path in sorted(DATA.iterdir()):
-        print(f"wrote {path}")
+    for name, records in datasets().items():
+        (DATA / name).write_text(serialise(name, records), encoding="utf-8", newline="\n")
+        print(f"wrote {len(records):>5} records to {DATA / name}")
 
 
 if __name__ == "__main__":

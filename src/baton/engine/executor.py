@@ -63,11 +63,8 @@ class _Progress:
         self.last_flush = time.monotonic()
 
     def add(self, record: StepRecord) -> None:
+        # Step rows carry each step's story; events mark the run's turns (created, waiting, decided, ended).
         self.steps.append(record)
-        detail: dict[str, Any] = {"attempts": record.attempts}
-        if record.error:
-            detail["error"] = record.error
-        self.events.append((f"step.{record.status}", record.step_id, detail))
 
     def maybe_flush(self) -> None:
         if time.monotonic() - self.last_flush >= self.interval:

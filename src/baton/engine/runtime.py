@@ -33,12 +33,12 @@ from baton.expressions import Expression
 from baton.models.registry import ProviderRegistry
 from baton.settings import Settings
 from baton.spec.loader import LoadedWorkflow
-from baton.spec.models import HumanStep, ParallelGroup, PythonStep, WorkflowSpec
+from baton.spec.models import HumanStep, ParallelGroup, WorkflowSpec
 from baton.spec.project import Project
 from baton.steps.base import StepCall, StepResult
 from baton.steps.http import HttpKind
 from baton.steps.llm import LlmKind
-from baton.steps.python import PythonKind, resolve_callable
+from baton.steps.python import PythonKind, check_python_steps
 from baton.store.database import is_sqlite
 from baton.store.store import Store
 
@@ -79,6 +79,7 @@ class Runtime:
         }
         self._specs: dict[str, tuple[WorkflowSpec, Path]] = {}
         self._specs_lock = threading.Lock()
+        self._registered: dict[str, str] = {}  # spec digest → version id
         self._launched = False
         self._client: DBOSClient | None = None
         self._queue: Queue | None = None
@@ -200,10 +201,13 @@ class Runtime:
                                     value=run_input)
         check_contract(spec.input, run_input, where=f"{spec.workflow} input")
         self.check_imports(spec)
-        version_id = self.store.register_version(
-            name=spec.workflow, version=spec.version, digest=loaded.digest, document=loaded.document,
-            source_path=str(loaded.path), owner=spec.owner, team=spec.team, stage=spec.stage,
-        )
+        version_id = self._registered.get(loaded.digest)
+        if version_id is None:  # once per process and content: versions are immutable once run
+            version_id = self.store.register_version(
+                name=spec.workflow, version=spec.version, digest=loaded.digest, document=loaded.document,
+                source_path=str(loaded.path), owner=spec.owner, team=spec.team, stage=spec.stage,
+            )
+            self._registered[loaded.digest] = version_id
         key = None
         if spec.measure and spec.measure.business_key:
             value = Expression.compile(spec.measure.business_key).evaluate(
@@ -213,10 +217,7 @@ class Runtime:
 
     def check_imports(self, spec: WorkflowSpec) -> None:
         """Import every python step's function now, so a typo fails before a run exists."""
-        for step in spec.all_steps():
-            if isinstance(step, PythonStep):
-                resolve_callable(step.call, project_dir=self.settings.project_dir,
-                                 where=f"{spec.workflow}/{step.id}")
+        check_python_steps(spec, self.settings.project_dir)
 
     def start_run(
         self, workflow: str | LoadedWorkflow, run_input: dict[str, Any], *, detach: bool = False,

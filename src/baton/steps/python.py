@@ -10,6 +10,7 @@ from typing import Any
 
 from baton.errors import BatonError, StepFailed
 from baton.expressions import render_value
+from baton.spec.models import PythonStep, WorkflowSpec
 from baton.steps.base import StepCall, StepResult
 from baton.steps.context import StepContext
 
@@ -34,6 +35,13 @@ def resolve_callable(path: str, *, project_dir: Path | None = None, where: str =
     if not callable(function):
         raise StepFailed(step=where, reason=f"'{module_name}' has no function '{function_name}' (call '{path}')")
     return function  # type: ignore[no-any-return]
+
+
+def check_python_steps(spec: WorkflowSpec, project_dir: Path) -> None:
+    """Import every python step's function now, so a typo fails before a run exists."""
+    for step in spec.all_steps():
+        if isinstance(step, PythonStep):
+            resolve_callable(step.call, project_dir=project_dir, where=f"{spec.workflow}/{step.id}")
 
 
 class PythonKind:

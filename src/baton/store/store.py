@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from baton.errors import Conflict, NotFound
 from baton.store.database import create_engine, migrate
-from baton.store.records import RunDetail, RunSummary, RunUpdate, StepRecord, utcnow
-from baton.store.tables import Decision, Run, RunEvent, StepRun, WorkflowVersion
+from baton.store.records import TERMINAL_STATUSES, RunDetail, RunSummary, RunUpdate, StepRecord, utcnow
+from baton.store.tables import Base, Decision, Run, RunEvent, StepRun, WorkflowVersion
 
 
 class Store:
@@ -27,6 +29,12 @@ class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._identities: dict[str, tuple[str, int, str]] = {}  # version id → (name, version, team)
+        self._frozen: set[str] = set()  # versions known to have run: their first_run_at is set
+        event.listen(self._sessions, "after_commit", self._remember_frozen)
+
+    def _remember_frozen(self, session: Session) -> None:
+        self._frozen.update(session.info.pop("frozen_versions", ()))
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -93,26 +101,37 @@ class Store:
             self.add_run(session, run_id=run_id, version_id=version_id, input=input,
                          business_key=business_key, started_by=started_by, status=status)
 
-    @staticmethod
     def add_run(
-        session: Session, *, run_id: str, version_id: str, input: dict[str, Any], business_key: str | None,
+        self, session: Session, *, run_id: str, version_id: str, input: dict[str, Any], business_key: str | None,
         started_by: str, status: str,
     ) -> None:
         """Add a run to the caller's transaction (so a queue entry can commit with it)."""
         now = utcnow()
-        version = session.get(WorkflowVersion, version_id)
-        if version is None:
-            raise NotFound("workflow version", version_id)
-        if version.first_run_at is None:
-            version.first_run_at = now
-        session.add(Run(
-            id=run_id, version_id=version_id, workflow=version.name, version=version.version,
-            team=version.team, status=status, input=input, business_key=business_key,
-            started_by=started_by, started_at=now,
+        name, version, team = self._version_identity(session, version_id)
+        if version_id not in self._frozen:
+            session.execute(sa.update(WorkflowVersion)
+                            .where(WorkflowVersion.id == version_id, WorkflowVersion.first_run_at.is_(None))
+                            .values(first_run_at=now))
+        session.execute(sa.insert(Run).values(
+            id=run_id, version_id=version_id, workflow=name, version=version, team=team, status=status,
+            input=input, business_key=business_key, started_by=started_by, started_at=now,
         ))
-        session.add(RunEvent(key=f"{run_id}:run.created:", run_id=run_id, type="run.created", at=now,
-                             data={"version": version_id, "by": started_by, "status": status}))
-        session.flush()
+        session.execute(sa.insert(RunEvent).values(
+            key=f"{run_id}:run.created:", run_id=run_id, type="run.created", at=now,
+            data={"version": version_id, "by": started_by, "status": status},
+        ))
+        session.info.setdefault("frozen_versions", set()).add(version_id)
+
+    def _version_identity(self, session: Session, version_id: str) -> tuple[str, int, str]:
+        identity = self._identities.get(version_id)
+        if identity is None:
+            row = session.execute(sa.select(WorkflowVersion.name, WorkflowVersion.version, WorkflowVersion.team)
+                                  .where(WorkflowVersion.id == version_id)).first()
+            if row is None:
+                raise NotFound("workflow version", version_id)
+            identity = (row.name, row.version, row.team)
+            self._identities[version_id] = identity
+        return identity
 
     def run_ids_starting_with(self, prefix: str, limit: int = 5) -> list[str]:
         """Ids of runs that start with ``prefix`` (exact match first)."""
@@ -132,51 +151,36 @@ class Store:
     def apply(self, update: RunUpdate) -> None:
         """Write a run's new state, its step records and events; repeating an update changes nothing."""
         now = utcnow()
-        with self.session() as session, session.begin():
-            run = session.get(Run, update.run_id)
-            if run is None:
-                raise NotFound("run", update.run_id)
-            run.status = update.status
-            run.output = update.output
-            run.error, run.error_code = update.error, update.error_code
-            if run.waiting_on != update.waiting_on:
-                run.waiting_since = now if update.waiting_on else None
-            run.waiting_on = update.waiting_on
-            run.waiting_due, run.waiting_assignee = update.waiting_due, update.waiting_assignee
-            if update.status in ("completed", "failed", "rejected") and run.ended_at is None:
-                run.ended_at = now
-            self._write_steps(session, update.run_id, update.steps)
-            self._write_events(session, update.run_id, update.events, now)
-
-    @staticmethod
-    def _write_steps(session: Session, run_id: str, steps: list[StepRecord]) -> None:
-        if not steps:
-            return
-        existing = {
-            row.step_id: row
-            for row in session.scalars(sa.select(StepRun).where(StepRun.run_id == run_id))
+        ended = now if update.status in TERMINAL_STATUSES else None
+        values: dict[str, Any] = {
+            "status": update.status, "output": update.output, "error": update.error,
+            "error_code": update.error_code, "waiting_on": update.waiting_on, "waiting_due": update.waiting_due,
+            "waiting_assignee": update.waiting_assignee,
+            "waiting_since": sa.case((Run.waiting_on.is_not_distinct_from(update.waiting_on), Run.waiting_since),
+                                     else_=now if update.waiting_on else None),
         }
-        for record in steps:
-            values = _step_values(record)
-            row = existing.get(record.step_id)
-            if row is None:
-                session.add(StepRun(run_id=run_id, **values))
-            else:
-                for name, value in values.items():
-                    setattr(row, name, value)
+        if ended is not None:
+            values["ended_at"] = sa.func.coalesce(Run.ended_at, ended)
+        with self.session() as session, session.begin():
+            changed = session.execute(sa.update(Run).where(Run.id == update.run_id).values(**values)).rowcount
+            if changed == 0:
+                raise NotFound("run", update.run_id)
+            if update.steps:
+                rows = [{"run_id": update.run_id, **_step_values(record)} for record in update.steps]
+                statement = self._insert(StepRun).values(rows)
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["run_id", "step_id"],
+                    set_={name: statement.excluded[name] for name in rows[0] if name not in ("run_id", "step_id")},
+                ))
+            if update.events:
+                events = [{"key": f"{update.run_id}:{kind}:{step or ''}", "run_id": update.run_id, "step_id": step,
+                           "type": kind, "at": now, "data": data} for kind, step, data in update.events]
+                session.execute(self._insert(RunEvent).values(events).on_conflict_do_nothing(index_elements=["key"]))
 
-    @staticmethod
-    def _write_events(
-        session: Session, run_id: str, events: list[tuple[str, str | None, dict[str, Any]]], now: datetime
-    ) -> None:
-        if not events:
-            return
-        keys = [f"{run_id}:{kind}:{step or ''}" for kind, step, _ in events]
-        seen = set(session.scalars(sa.select(RunEvent.key).where(RunEvent.key.in_(keys))))
-        for key, (kind, step, data) in zip(keys, events, strict=True):
-            if key not in seen:
-                seen.add(key)
-                session.add(RunEvent(key=key, run_id=run_id, step_id=step, type=kind, at=now, data=data))
+    def _insert(self, table: type[Base]) -> Any:
+        """An INSERT that can say ON CONFLICT, in this database's dialect."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
 
     def completed_outputs(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """A run's input and the outputs of its completed steps, to resume it after a decision."""

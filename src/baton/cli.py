@@ -1,0 +1,367 @@
+"""``baton``: the command line. Each command parses input, calls one service, renders the result.
+
+Every command that shows data takes ``--json``; every refusal or failure exits non-zero with one line
+on stderr saying what went wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from baton.demo import DEMO_WORKLOAD, demo_project_dir, reset_database, run_demo
+from baton.engine.runtime import Runtime
+from baton.errors import BatonError, SpecErrors
+from baton.scaffold import scaffold_project
+from baton.settings import Settings
+from baton.spec.project import Project
+from baton.store.records import RunDetail, RunSummary
+from baton.steps.python import check_python_steps
+from baton.store.store import Store
+
+app = typer.Typer(help="Baton: the control plane for AI orchestration in a business.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+runs_app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+out = Console()
+err = Console(stderr=True)
+
+ProjectOption = Annotated[Path | None, typer.Option("--project", "-p", help="project folder (default: $BATON_PROJECT "
+                                                    "or the current folder)", show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
+
+
+def fail(error: BatonError) -> NoReturn:
+    """Print one line (or one per spec error) on stderr and exit with the error's code."""
+    err.print(f"[red]error:[/red] {error.message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Turn Baton errors into a message and an exit code."""
+    try:
+        yield
+    except BatonError as error:
+        fail(error)
+
+
+@contextmanager
+def launched(settings: Settings) -> Iterator[Runtime]:
+    """A launched engine for the duration of a command."""
+    runtime = Runtime(settings)
+    try:
+        runtime.launch()
+        yield runtime
+    finally:
+        runtime.shutdown()
+
+
+def emit_json(data: Any) -> None:
+    """Print JSON (dates as ISO text)."""
+    out.print_json(json.dumps(data, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# -- project ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def init(directory: Annotated[Path, typer.Argument(help="folder to create the project in")]) -> None:
+    """Scaffold a project: a workflow, its schemas, a prompt, a Python step and a footprint."""
+    with refusals():
+        created = scaffold_project(directory)
+    out.print(f"Created a Baton project in [bold]{directory}[/bold] ({len(created)} files).")
+    out.print(f"Next: [cyan]baton validate {directory}[/cyan], then "
+              f"[cyan]cd {directory} && baton run hello --input samples/hello.json[/cyan]")
+
+
+@app.command()
+def validate(
+    directory: Annotated[Path, typer.Argument(help="project folder")] = Path("."),
+    as_json: JsonOption = False,
+) -> None:
+    """Check every workflow and footprint document, and that every Python step imports."""
+    project = Project(directory.resolve())
+    report = project.check()
+    problems = [e.message for e in report.errors]
+    for loaded in report.workflows.values():
+        try:
+            check_python_steps(loaded.spec, project.root)
+        except BatonError as error:
+            problems.append(f"{loaded.path}: {error.message}")
+    if as_json:
+        emit_json({"ok": not problems, "files": report.files_checked,
+                   "workflows": sorted(report.workflows), "errors": problems})
+    else:
+        for problem in problems:
+            err.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
+        if not problems:
+            assets = len(report.footprint.assets) if report.footprint else 0
+            out.print(f"[green]✓[/green] {report.files_checked} files valid: {len(report.workflows)} workflows, "
+                      f"{assets} footprint assets")
+    if problems:
+        raise typer.Exit(2)
+
+
+# -- runs ------------------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    workflow: Annotated[str, typer.Argument(help="workflow name (or path of its YAML file)")],
+    input_file: Annotated[Path, typer.Option("--input", "-i", help="JSON file with the run's input")],
+    detach: Annotated[bool, typer.Option("--detach", help="queue the run for `baton worker` and return")] = False,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Start a run; in the foreground, wait until it completes, fails or waits for a person."""
+    with refusals():
+        settings = Settings.from_env(project)
+        run_input = _read_json(input_file)
+        if detach:
+            runtime = Runtime(settings)
+            try:
+                started = runtime.start_run(workflow, run_input, detach=True)
+            finally:
+                runtime.shutdown()
+            _print_started(started.run_id, None, as_json)
+            return
+        with launched(settings) as runtime:
+            started = runtime.start_run(workflow, run_input)
+            detail = runtime.store.get_run(started.run_id)
+    _print_started(started.run_id, detail, as_json)
+    if detail.summary.status in ("failed", "rejected"):
+        raise typer.Exit(4)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BatonError(f"{path}: cannot read input file ({exc.strerror})") from exc
+    except json.JSONDecodeError as exc:
+        raise BatonError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise BatonError(f"{path}: the input must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def _print_started(run_id: str, detail: RunDetail | None, as_json: bool) -> None:
+    if detail is None:
+        if as_json:
+            emit_json({"run_id": run_id, "status": "queued"})
+        else:
+            out.print(f"Queued run [bold]{run_id}[/bold]; a `baton worker` will pick it up.")
+        return
+    if as_json:
+        emit_json(_detail_dict(detail))
+        return
+    _render_detail(detail)
+
+
+@app.command()
+def decide(
+    run_id: Annotated[str, typer.Argument(help="run id (a unique prefix is enough)")],
+    step: Annotated[str, typer.Argument(help="the human step the run waits on")],
+    decision: Annotated[str, typer.Argument(help="approve or reject")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why (required to reject)")] = "",
+    by: Annotated[str | None, typer.Option("--as", help="who decides (default: $BATON_USER)")] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve or reject the step a run waits on; the run continues from there."""
+    with refusals():
+        settings = Settings.from_env(project)
+        with launched(settings) as runtime:
+            result = runtime.decide(run_id, step, decision, by=by, reason=reason)
+            detail = runtime.store.get_run(runtime.resolve_run_id(run_id))
+    if as_json:
+        emit_json({**_detail_dict(detail), "segment": asdict(result) if result else None})
+    else:
+        out.print(f"Recorded [bold]{decision}[/bold] on {step}.")
+        _render_detail(detail)
+
+
+@runs_app.command("list")
+def runs_list(
+    workflow: Annotated[str | None, typer.Option("--workflow", "-w")] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 30,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Newest runs first."""
+    with refusals():
+        store = Store.open(Settings.from_env(project).database_url)
+        try:
+            runs = store.list_runs(workflow=workflow, status=status, limit=limit)
+        finally:
+            store.close()
+    if as_json:
+        emit_json([asdict(r) for r in runs])
+        return
+    table = Table("run", "workflow", "status", "waiting on", "key", "started", box=None)
+    for column, width in zip(table.columns, (12, 16, 9, 10, 6, 19), strict=True):
+        column.no_wrap, column.min_width = True, width
+    for summary in runs:
+        table.add_row(summary.id[:12], f"{summary.workflow} v{summary.version}", _status(summary.status),
+                      _waiting(summary), summary.business_key or "", f"{summary.started_at:%Y-%m-%d %H:%M:%S}")
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="run id (a unique prefix is enough)")],
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One run: its steps, what it waits on, its output or error."""
+    with refusals():
+        runtime = Runtime(Settings.from_env(project))
+        try:
+            detail = runtime.store.get_run(runtime.resolve_run_id(run_id))
+        finally:
+            runtime.shutdown()
+    if as_json:
+        emit_json(_detail_dict(detail))
+    else:
+        _render_detail(detail)
+
+
+def _detail_dict(detail: RunDetail) -> dict[str, Any]:
+    return {**asdict(detail.summary), "input": detail.input, "output": detail.output, "steps": detail.steps,
+            "events": detail.events}
+
+
+def _status(status: str) -> str:
+    colour = {"completed": "green", "failed": "red", "rejected": "red", "waiting": "yellow"}.get(status, "cyan")
+    return f"[{colour}]{status}[/{colour}]"
+
+
+def _waiting(summary: RunSummary) -> str:
+    if not summary.waiting_on:
+        return ""
+    due = f", due {summary.waiting_due:%Y-%m-%d %H:%M} UTC" if summary.waiting_due else ""
+    return f"{summary.waiting_on} ({summary.waiting_assignee or 'anyone'}{due})"
+
+
+def _render_detail(detail: RunDetail) -> None:
+    summary = detail.summary
+    out.print(f"Run [bold]{summary.id}[/bold]  {summary.workflow} v{summary.version}  {_status(summary.status)}")
+    if summary.waiting_on:
+        out.print(f"  waiting on [yellow]{_waiting(summary)}[/yellow]: "
+                  f"baton decide {summary.id[:12]} {summary.waiting_on} approve|reject")
+    if summary.error:
+        out.print(f"  [red]{summary.error}[/red]", highlight=False)
+    table = Table(box=None)
+    longest_step = max((len(step["step"]) for step in detail.steps), default=4)
+    for name, width in (("step", longest_step), ("kind", 6), ("status", 9), ("tries", 5), ("ms", 7)):
+        table.add_column(name, no_wrap=True, min_width=width)
+    table.add_column("model", overflow="ellipsis", no_wrap=True, max_width=22)
+    table.add_column("output", overflow="ellipsis", no_wrap=True, max_width=40)
+    for step in detail.steps:
+        shown = json.dumps(step["output"], default=str) if step["output"] is not None else (step["error"] or "")
+        table.add_row(step["step"], step["kind"], _status(step["status"]), str(step["attempts"]),
+                      f"{step['duration_ms']:.1f}" if step["duration_ms"] is not None else "",
+                      step["model"] or "", shown[:70] + ("…" if len(shown) > 70 else ""))
+    out.print(table)
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="runs executed at once by this process")] = 4,
+    project: ProjectOption = None,
+) -> None:
+    """Execute queued runs and recover interrupted ones, until stopped (Ctrl-C or SIGTERM)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with refusals():
+        settings = Settings.from_env(project)
+        runtime = Runtime(settings)
+        try:
+            runtime.launch(worker_concurrency=concurrency)
+            out.print(f"Baton worker on {settings.database_url} (executor {settings.executor_id}); Ctrl-C stops.")
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+        finally:
+            runtime.shutdown()
+    out.print("Worker stopped; unfinished runs resume when a worker starts again.")
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="keep earlier demo runs instead of starting fresh")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the demo company end to end on the embedded default (SQLite, offline models)."""
+    with refusals():
+        project_dir = demo_project_dir()
+        if not keep:
+            reset_database(project_dir)
+        settings = Settings.from_env(project_dir)
+        with launched(settings) as runtime:
+            if as_json:
+                tallies = run_demo(runtime)
+            else:
+                out.print(f"[bold]Acme[/bold]: three teams, three workflows, {settings.database_url}")
+                tallies = _demo_with_progress(runtime)
+    if as_json:
+        emit_json({"workflows": [t.to_dict() for t in tallies]})
+        return
+    table = Table("workflow", "runs", "completed", "waiting review", "rejected", "failed", title="Demo summary")
+    for tally in tallies:
+        table.add_row(tally.name, str(tally.runs), str(tally.completed), str(tally.waiting_review),
+                      str(tally.rejected), str(tally.failed))
+    out.print(table)
+    out.print(f"Inspect: [cyan]baton runs list -p {project_dir} --status waiting[/cyan]")
+
+
+def _demo_with_progress(runtime: Runtime) -> list[Any]:
+    columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out) as progress:
+        tasks = {name: progress.add_task(name, total=None) for name in DEMO_WORKLOAD}
+
+        def on_progress(workflow: str, done: int, total: int) -> None:
+            progress.update(tasks[workflow], completed=done, total=total)
+
+        return run_demo(runtime, on_progress=on_progress)
+
+
+def main() -> None:
+    """Entry point of the ``baton`` script."""
+    try:
+        app()
+    except SpecErrors as error:  # pragma: no cover - refusals() handles it inside commands
+        err.print(error.message)
+        sys.exit(error.exit_code)
+
+
+__all__ = ["app", "main"]
