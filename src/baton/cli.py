@@ -28,8 +28,8 @@ from baton.errors import BatonError, SpecErrors
 from baton.scaffold import scaffold_project
 from baton.settings import Settings
 from baton.spec.project import Project
-from baton.store.records import RunDetail, RunSummary
 from baton.steps.python import check_python_steps
+from baton.store.records import RunDetail, RunSummary
 from baton.store.store import Store
 
 app = typer.Typer(help="Baton: the control plane for AI orchestration in a business.", no_args_is_help=True,

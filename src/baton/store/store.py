@@ -162,8 +162,8 @@ class Store:
         if ended is not None:
             values["ended_at"] = sa.func.coalesce(Run.ended_at, ended)
         with self.session() as session, session.begin():
-            changed = session.execute(sa.update(Run).where(Run.id == update.run_id).values(**values)).rowcount
-            if changed == 0:
+            result = session.execute(sa.update(Run).where(Run.id == update.run_id).values(**values))
+            if getattr(result, "rowcount", 1) == 0:
                 raise NotFound("run", update.run_id)
             if update.steps:
                 rows = [{"run_id": update.run_id, **_step_values(record)} for record in update.steps]
