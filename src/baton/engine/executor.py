@@ -104,7 +104,8 @@ class RunExecutor:
             record = _decision_record(human.id, decision)
             progress.add(record)
             outputs[human.id] = record.output
-            if decision["decision"] == "reject":
+            stops = not (isinstance(human, HumanStep) and human.on_reject == "continue")
+            if decision["decision"] == "reject" and stops:
                 reason = f"rejected at '{human.id}' by {decision['by']}: {decision.get('reason') or 'no reason'}"
                 progress.flush(RunUpdate(run_id, "rejected", error=reason, error_code="rejected",
                                          events=[("run.rejected", human.id, {"by": decision["by"]})]))

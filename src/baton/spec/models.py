@@ -163,6 +163,8 @@ class HumanStep(StepBase):
     escalate_to: str | None = None
     instructions: str = ""
     show: list[str] = Field(default_factory=list, description="step ids whose outputs the reviewer sees")
+    on_reject: Literal["stop", "continue"] = Field(
+        "stop", description="stop: the run ends as rejected; continue: later steps run and see the rejection")
 
     @field_validator("sla", mode="before")
     @classmethod
