@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class Attempts:
         while True:
             try:
                 result = self._once(StepCall(**{**call.__dict__, "attempt": attempt}), step.timeout)
+                _require_json(result.output, call.where)
                 check_contract(step.output, result.output, where=f"{call.where} output")
             except BatonError as error:
                 retryable = error.retryable and attempt < policy.attempts
@@ -76,6 +78,15 @@ class Attempts:
         if isinstance(result, BaseException):
             raise result
         return result
+
+
+def _require_json(output: object, where: str) -> None:
+    """Outputs cross process and database boundaries as JSON; anything else is the step's bug."""
+    try:
+        json.dumps(output, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StepFailed(step=where, reason=f"output is not JSON ({exc}); return dicts, lists, "
+                         "strings, numbers, booleans or None (dates as ISO strings)") from None
 
 
 def _with_attempts(error: BatonError, attempts: int) -> str:

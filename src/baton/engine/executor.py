@@ -21,12 +21,13 @@ from typing import Any
 
 from baton.errors import BatonError
 from baton.expressions import Expression
-from baton.spec.models import Assignment, HumanStep, ParallelGroup, WorkflowSpec
+from baton.spec.models import Assignment, HttpStep, HumanStep, LlmStep, ParallelGroup, PythonStep, WorkflowSpec
 from baton.store.records import RunUpdate, StepRecord
 from baton.store.store import Store
 
 RunStep = Callable[[str, str, str, dict[str, Any], dict[str, Any]], dict[str, Any]]
-RunBranches = Callable[[str, str, str, dict[str, Any], dict[str, Any]], list[dict[str, Any]]]
+RunBranches = Callable[[str, str, list[str], dict[str, Any], dict[str, Any]], list[dict[str, Any]]]
+AnyStepModel = LlmStep | PythonStep | HttpStep | HumanStep | ParallelGroup
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class RunExecutor:
             run_input, outputs = self.store.completed_outputs(run_id)
         else:
             outputs = {}
+            self.store.mark_running_if_queued(run_id)  # a worker picked up a detached run
         if decision is not None:
             human = spec.steps[start]
             record = _decision_record(human.id, decision)
@@ -115,32 +117,46 @@ class RunExecutor:
             step = spec.steps[index]
             variables = _variables(run_id, spec, run_input, outputs)
             try:
-                runs = step.when is None or Expression.compile(step.when).is_true(
-                    variables, where=f"{spec.workflow}/{step.id} when")
+                runs = self._condition(spec, step, variables)
             except BatonError as error:
                 return self._fail(progress, run_id, _failed_record(step.id, "condition", error))
             if not runs:
-                progress.add(_skipped_record(step.id, step.uses if not isinstance(step, ParallelGroup) else "parallel"))
+                progress.add(_skipped_record(step.id, _kind(step)))
                 continue
             if isinstance(step, HumanStep):
                 return self._park(progress, run_id, step)
-            if isinstance(step, ParallelGroup):
-                records = [StepRecord.from_dict(r) for r in self.run_branches(run_id, version_id, step.id,
-                                                                               run_input, outputs)]
-                records.append(_group_record(step.id, records))
-            else:
-                records = [StepRecord.from_dict(self.run_step(run_id, version_id, step.id, run_input, outputs))]
-            for record in records:
-                if record.status == "failed":
-                    for other in records:
-                        progress.add(other)
-                    return self._fail(progress, run_id, None, error=record.error, code=record.error_code)
+            try:
+                records = self._run(run_id, version_id, spec, step, run_input, outputs, variables)
+            except BatonError as error:
+                return self._fail(progress, run_id, _failed_record(step.id, "condition", error))
+            failed = next((r for r in records if r.status == "failed"), None)
             for record in records:
                 progress.add(record)
-                outputs[record.step_id] = record.output
+                if failed is None and record.status == "completed":
+                    outputs[record.step_id] = record.output
+            if failed is not None:
+                return self._fail(progress, run_id, None, error=failed.error, code=failed.error_code)
             progress.maybe_flush()
         progress.flush(RunUpdate(run_id, "completed", output=outputs, events=[("run.completed", None, {})]))
         return SegmentResult("completed")
+
+    @staticmethod
+    def _condition(spec: WorkflowSpec, step: AnyStepModel, variables: dict[str, Any]) -> bool:
+        if step.when is None:
+            return True
+        return Expression.compile(step.when).is_true(variables, where=f"{spec.workflow}/{step.id} when")
+
+    def _run(
+        self, run_id: str, version_id: str, spec: WorkflowSpec, step: AnyStepModel, run_input: dict[str, Any],
+        outputs: dict[str, Any], variables: dict[str, Any],
+    ) -> list[StepRecord]:
+        """Run one step, or a parallel group's branches whose conditions hold; return their records."""
+        if not isinstance(step, ParallelGroup):
+            return [StepRecord.from_dict(self.run_step(run_id, version_id, step.id, run_input, outputs))]
+        chosen = [branch.id for branch in step.parallel if self._condition(spec, branch, variables)]
+        skipped = [_skipped_record(branch.id, branch.uses) for branch in step.parallel if branch.id not in chosen]
+        ran = [StepRecord.from_dict(r) for r in self.run_branches(run_id, version_id, chosen, run_input, outputs)]
+        return [*ran, *skipped, _group_record(step.id, ran)]
 
     def _fail(
         self, progress: _Progress, run_id: str, record: StepRecord | None, *, error: str | None = None,
@@ -195,8 +211,15 @@ def _failed_record(step_id: str, kind: str, error: BatonError) -> StepRecord:
                       error=error.message, error_code=error.code)
 
 
+def _kind(step: AnyStepModel) -> str:
+    return "parallel" if isinstance(step, ParallelGroup) else step.uses
+
+
 def _group_record(group_id: str, records: list[StepRecord]) -> StepRecord:
     failed = [r for r in records if r.status == "failed"]
+    if not records:  # every branch's condition was false
+        now = time.time()
+        return StepRecord(step_id=group_id, kind="parallel", status="skipped", started_at=now, ended_at=now)
     return StepRecord(
         step_id=group_id, kind="parallel", status="failed" if failed else "completed",
         started_at=min(r.started_at for r in records),

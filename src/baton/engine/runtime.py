@@ -40,6 +40,7 @@ from baton.steps.http import HttpKind
 from baton.steps.llm import LlmKind
 from baton.steps.python import PythonKind, check_python_steps
 from baton.store.database import is_sqlite
+from baton.store.records import RunUpdate
 from baton.store.store import Store
 
 ENGINE_VERSION = "baton-engine-1"  # DBOS recovers only workflows of the same application version
@@ -79,7 +80,7 @@ class Runtime:
         }
         self._specs: dict[str, tuple[WorkflowSpec, Path]] = {}
         self._specs_lock = threading.Lock()
-        self._registered: dict[str, str] = {}  # spec digest → version id
+        self._frozen: dict[str, str] = {}  # digest → id of a version that has run with exactly that content
         self._launched = False
         self._client: DBOSClient | None = None
         self._queue: Queue | None = None
@@ -125,7 +126,14 @@ class Runtime:
     def _register(self, worker_concurrency: int) -> None:
         def run_segment(run_id: str, version_id: str, start: int, run_input: dict[str, Any] | None,
                         decision: dict[str, Any] | None) -> dict[str, Any]:
-            return self._executor.execute(run_id, version_id, start, run_input, decision).to_dict()
+            try:
+                return self._executor.execute(run_id, version_id, start, run_input, decision).to_dict()
+            except Exception as exc:
+                # A bug or an unreachable database must not leave a run that looks alive forever.
+                reason = f"internal error in the engine: {type(exc).__name__}: {exc}"
+                self.store.apply(RunUpdate(run_id, "failed", error=reason, error_code="internal",
+                                           events=[("run.failed", None, {"error": reason})]))
+                return SegmentResult("failed", error=reason).to_dict()
 
         def run_step(run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
                      outputs: dict[str, Any]) -> dict[str, Any]:
@@ -149,12 +157,10 @@ class Runtime:
                           outputs: dict[str, Any]) -> dict[str, Any]:
         return self._step_fn(run_id, version_id, step_id, run_input, outputs)
 
-    def _run_branches(self, run_id: str, version_id: str, group_id: str, run_input: dict[str, Any],
+    def _run_branches(self, run_id: str, version_id: str, branch_ids: list[str], run_input: dict[str, Any],
                       outputs: dict[str, Any]) -> list[dict[str, Any]]:
-        spec, _ = self._spec(version_id)
-        group = next(s for s in spec.steps if isinstance(s, ParallelGroup) and s.id == group_id)
-        handles = [DBOS.start_workflow(self._branch_fn, run_id, version_id, branch.id, run_input, outputs)
-                   for branch in group.parallel]
+        handles = [DBOS.start_workflow(self._branch_fn, run_id, version_id, branch_id, run_input, outputs)
+                   for branch_id in branch_ids]
         return [handle.get_result() for handle in handles]
 
     def _durable_now(self) -> float:
@@ -201,13 +207,13 @@ class Runtime:
                                     value=run_input)
         check_contract(spec.input, run_input, where=f"{spec.workflow} input")
         self.check_imports(spec)
-        version_id = self._registered.get(loaded.digest)
-        if version_id is None:  # once per process and content: versions are immutable once run
+        version_id = self._frozen.get(loaded.digest)
+        if version_id is None:  # a version that has run cannot change, so its content need not be rechecked
             version_id = self.store.register_version(
                 name=spec.workflow, version=spec.version, digest=loaded.digest, document=loaded.document,
                 source_path=str(loaded.path), owner=spec.owner, team=spec.team, stage=spec.stage,
             )
-            self._registered[loaded.digest] = version_id
+
         key = None
         if spec.measure and spec.measure.business_key:
             value = Expression.compile(spec.measure.business_key).evaluate(
@@ -228,15 +234,18 @@ class Runtime:
         Detached runs are queued for any ``baton worker`` (this process need not be launched).
         Nothing is written unless the input and workflow are valid.
         """
-        version_id, business_key = self.prepare(workflow, run_input)
+        loaded = workflow if isinstance(workflow, LoadedWorkflow) else self.project.workflow(workflow)
+        version_id, business_key = self.prepare(loaded, run_input)
         run_id = uuid.uuid4().hex
         by = started_by or self.settings.user
         if detach:
             self._enqueue(run_id, version_id, run_input, business_key, by)
+            self._frozen[loaded.digest] = version_id
             return StartedRun(run_id, None)
         self._require_launched()
         self.store.create_run(run_id=run_id, version_id=version_id, input=run_input,
                               business_key=business_key, started_by=by, status="running")
+        self._frozen[loaded.digest] = version_id
         try:
             with SetWorkflowID(run_id):
                 handle = DBOS.start_workflow(self._segment_fn, run_id, version_id, 0, run_input, None)

@@ -198,7 +198,12 @@ def check_workflow(spec: WorkflowSpec, path: Path, source: SourceMap) -> None:
         errors.extend(_check_step(step, f"steps[{index}]", path, source))
         if isinstance(step, ParallelGroup):
             for inner_index, inner in enumerate(step.parallel):
-                errors.extend(_check_step(inner, f"steps[{index}].parallel[{inner_index}]", path, source))
+                field = f"steps[{index}].parallel[{inner_index}]"
+                errors.extend(_check_step(inner, field, path, source))
+                if isinstance(inner, HumanStep):
+                    errors.append(SpecError(source.locate(join_path(field, "uses")),
+                                            "a human step cannot run inside a parallel group",
+                                            "put it before or after the group"))
     if errors:
         raise SpecErrors(errors)
 

@@ -136,6 +136,7 @@ class Store:
     def run_ids_starting_with(self, prefix: str, limit: int = 5) -> list[str]:
         """Ids of runs that start with ``prefix`` (exact match first)."""
         with self.session() as session:
+            prefix = prefix.lower()  # run ids are lowercase hex; SQLite's LIKE ignores case, PostgreSQL's does not
             if session.get(Run, prefix) is not None:
                 return [prefix]
             escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -166,7 +167,8 @@ class Store:
             if getattr(result, "rowcount", 1) == 0:
                 raise NotFound("run", update.run_id)
             if update.steps:
-                rows = [{"run_id": update.run_id, **_step_values(record)} for record in update.steps]
+                latest = {record.step_id: record for record in update.steps}  # one row per step and statement
+                rows = [{"run_id": update.run_id, **_step_values(record)} for record in latest.values()]
                 statement = self._insert(StepRun).values(rows)
                 session.execute(statement.on_conflict_do_update(
                     index_elements=["run_id", "step_id"],
@@ -181,6 +183,15 @@ class Store:
         """An INSERT that can say ON CONFLICT, in this database's dialect."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
+
+    def mark_running_if_queued(self, run_id: str) -> None:
+        """Show a detached run as running once a worker starts it."""
+        with self.session() as session:
+            status = session.scalar(sa.select(Run.status).where(Run.id == run_id))
+        if status == "queued":
+            with self.session() as session, session.begin():
+                session.execute(sa.update(Run).where(Run.id == run_id, Run.status == "queued")
+                                .values(status="running"))
 
     def completed_outputs(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """A run's input and the outputs of its completed steps, to resume it after a decision."""
@@ -321,15 +332,16 @@ def _summary(run: Run) -> RunSummary:
     return RunSummary(
         id=run.id, workflow=run.workflow, version=run.version, team=run.team, status=run.status,
         business_key=run.business_key, waiting_on=run.waiting_on, waiting_assignee=run.waiting_assignee,
-        waiting_due=run.waiting_due, started_at=run.started_at, ended_at=run.ended_at, error=run.error,
+        waiting_due=_aware(run.waiting_due) if run.waiting_due else None, started_at=_aware(run.started_at),
+        ended_at=_aware(run.ended_at) if run.ended_at else None, error=run.error,
     )
 
 
 def _step_dict(step: StepRun) -> dict[str, Any]:
     return {
         "step": step.step_id, "kind": step.kind, "status": step.status, "attempts": step.attempts,
-        "started_at": step.started_at.isoformat(),
-        "ended_at": step.ended_at.isoformat() if step.ended_at else None,
+        "started_at": _aware(step.started_at).isoformat(),
+        "ended_at": _aware(step.ended_at).isoformat() if step.ended_at else None,
         "duration_ms": round((step.ended_at - step.started_at).total_seconds() * 1000, 2) if step.ended_at else None,
         "model": step.model, "prompt_hash": step.prompt_hash, "input_tokens": step.input_tokens,
         "output_tokens": step.output_tokens, "cost_usd": step.cost_usd, "output": step.output,

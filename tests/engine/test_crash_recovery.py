@@ -1,0 +1,155 @@
+"""A run survives its process being killed mid-step: done steps are not redone, the cut step runs again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from baton.store.store import Store
+from helpers import write
+
+STEPS = """
+import os
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def mark(text, ctx):
+    with (HERE / "log.txt").open("a", encoding="utf-8") as handle:
+        handle.write(f"{text} {ctx.idempotency_key} pid={os.getpid()}\\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def step1(ctx):
+    mark("step1", ctx)
+    return {"one": 1}
+
+
+def step2(ctx):
+    mark("step2-start", ctx)
+    if not (HERE / "fast").exists():
+        time.sleep(30)
+    mark("step2-end", ctx)
+    return {"two": ctx.steps["step1"]["one"] + 1}
+
+
+def step3(ctx):
+    mark("step3", ctx)
+    return {"three": ctx.steps["step2"]["two"] + 1}
+"""
+
+WORKFLOW = """
+workflow: crashy
+version: 1
+owner: dana@acme.example
+team: ops
+steps:
+  - {id: step1, uses: python, call: "crash_steps:step1"}
+  - {id: step2, uses: python, call: "crash_steps:step2"}
+  - {id: step3, uses: python, call: "crash_steps:step3"}
+"""
+
+# argv: project dir, "start" | "recover", [run id]
+DRIVER = """
+import sys
+import time
+from pathlib import Path
+
+from baton.engine.runtime import Runtime
+from baton.settings import Settings
+
+project = Path(sys.argv[1])
+settings = Settings(project_dir=project, database_url=f"sqlite:///{project / 'baton.db'}", decision_poll_s=0.05)
+runtime = Runtime(settings)
+runtime.launch()  # recovers this executor's interrupted workflows
+try:
+    if sys.argv[2] == "start":
+        runtime.start_run("crashy", {"n": 1})  # never returns: the test kills this process in step2
+    else:
+        deadline = time.monotonic() + 15
+        while runtime.store.run_status(sys.argv[3]) != "completed":
+            if time.monotonic() > deadline:
+                sys.exit("run did not complete after recovery")
+            time.sleep(0.05)
+finally:
+    runtime.shutdown()
+"""
+
+
+def _lines(log: Path) -> list[tuple[str, str, str]]:
+    """(event, idempotency key, pid=...) per logged line."""
+    if not log.exists():
+        return []
+    return [(parts[0], parts[1], parts[2]) for parts in (line.split() for line in log.read_text().splitlines())]
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
+    project = write(tmp_path / "project", {
+        "crash_steps.py": STEPS, "workflows/crashy.yaml": WORKFLOW, "driver.py": DRIVER,
+    })
+    log = project / "log.txt"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    driver = [sys.executable, str(project / "driver.py"), str(project)]
+
+    with (tmp_path / "first.out").open("w") as out:
+        first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            started = _wait_for(lambda: any(line[0] == "step2-start" for line in _lines(log)), timeout=20)
+            assert started, (tmp_path / "first.out").read_text()
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait(10)
+    assert first.returncode == -signal.SIGKILL
+
+    [(_, key, _)] = [line for line in _lines(log) if line[0] == "step1"]
+    run_id = key.split(":")[0]
+    store = Store.open(f"sqlite:///{project / 'baton.db'}")
+    try:
+        assert store.run_status(run_id) == "running"
+
+        (project / "fast").write_text("")
+        second = subprocess.run([*driver, "recover", run_id], capture_output=True, text=True, timeout=40, env=env)
+        assert second.returncode == 0, second.stdout + second.stderr
+
+        lines = _lines(log)
+        events = [event for event, _, _ in lines]
+        assert events.count("step1") == 1  # completed before the crash: replayed from its checkpoint
+        assert events.count("step2-start") == 2  # cut short by the crash: run again
+        assert events.count("step2-end") == 1
+        assert events.count("step3") == 1
+        assert events == ["step1", "step2-start", "step2-start", "step2-end", "step3"]
+        step2_keys = {key for event, key, _ in lines if event.startswith("step2")}
+        assert step2_keys == {f"{run_id}:step2"}  # the same idempotency key in both tries
+        pids = [pid for event, _, pid in lines if event == "step2-start"]
+        assert pids[0] == f"pid={first.pid}" and pids[1] != pids[0]  # the second try ran in the new process
+
+        detail = store.get_run(run_id)
+        assert detail.summary.status == "completed"
+        assert [(s["step"], s["status"], s["attempts"]) for s in detail.steps] == [
+            ("step1", "completed", 1), ("step2", "completed", 1), ("step3", "completed", 1),
+        ]
+        assert detail.output == {"step1": {"one": 1}, "step2": {"two": 2}, "step3": {"three": 3}}
+        assert [e["type"] for e in detail.events].count("run.completed") == 1
+    finally:
+        store.close()
+
