@@ -131,7 +131,9 @@ def _timed(run_one: Callable[[int], object], n: int) -> float:
     # to a noisy VM neighbour, and shows how much of the wall time is spent waiting on I/O.
     _Child.extra["cpu_ms_per_workflow"] = (time.process_time() - c0) * 1e3 / n
     if _Child.count_statements:
-        _Child.extra["per_workflow"] = {k: (_Child.counts[k] - _Child.counts_at_start[k]) / n for k in _Child.counts}
+        _Child.extra["per_workflow"] = {
+            k: (_Child.counts[k] - _Child.counts_at_start[k]) / n for k in _Child.counts
+        }
     return elapsed
 
 
@@ -178,7 +180,9 @@ def build_sqlite_engine(
     return engine
 
 
-def _launch_dbos(tmp: Path, engine: sa.Engine | None, extra_config: dict[str, Any] | None = None) -> tuple[Any, Any]:
+def _launch_dbos(
+    tmp: Path, engine: sa.Engine | None, extra_config: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
     """Construct (not launch) DBOS on ``tmp/dbos.sqlite``; return (the DBOS class, the instance)."""
     from dbos import DBOS, DBOSConfig
 
@@ -232,7 +236,9 @@ def run_dbos_default(n: int, tmp: Path) -> float:
 
 def run_dbos_custom_delete(n: int, tmp: Path) -> float:
     """Control: our own engine with DBOS's default journal settings; should match dbos-default."""
-    return _run_dbos(n, tmp, build_sqlite_engine(tmp / "dbos.sqlite", journal_mode="DELETE", synchronous="FULL"))
+    return _run_dbos(
+        n, tmp, build_sqlite_engine(tmp / "dbos.sqlite", journal_mode="DELETE", synchronous="FULL")
+    )
 
 
 def run_dbos_wal_full(n: int, tmp: Path) -> float:
@@ -310,28 +316,49 @@ def run_langgraph_async(n: int, tmp: Path) -> float:
     return _run_langgraph(n, tmp, "async")
 
 
-def run_baton(n: int, tmp: Path) -> float | None:
-    """Baton's engine.  Placeholder until ``baton.engine.runtime.Runtime`` exists."""
+_BATON_STEPS = """
+def _step(ctx, key, value):
+    previous = ctx.steps[f"s{value - 1}"] if value > 1 else ctx.input
+    return {**previous, key: value}
+
+def step1(ctx): return _step(ctx, "s1", 1)
+def step2(ctx): return _step(ctx, "s2", 2)
+def step3(ctx): return _step(ctx, "s3", 3)
+def step4(ctx): return _step(ctx, "s4", 4)
+def step5(ctx): return _step(ctx, "s5", 5)
+"""
+
+
+def run_baton(n: int, tmp: Path) -> float:
+    """Baton's engine with its defaults: the same five steps as ``python`` steps of a workflow spec."""
+    from baton.engine.runtime import Runtime
+    from baton.settings import Settings
+
+    project = tmp / "project"
+    (project / "workflows").mkdir(parents=True)
+    (project / "bench_steps.py").write_text(_BATON_STEPS, encoding="utf-8")
+    steps = "".join(f"  - {{id: s{i}, uses: python, call: 'bench_steps:step{i}'}}\n" for i in range(1, N_STEPS + 1))
+    (project / "workflows" / "noop.yaml").write_text(
+        f"workflow: noop\nversion: 1\nowner: bench@example.com\nteam: bench\nsteps:\n{steps}", encoding="utf-8")
+    runtime = Runtime(Settings(project_dir=project, database_url=f"sqlite:///{tmp / 'baton.db'}"))
+    sa.event.listen(runtime.store.engine, "connect", lambda dbapi_conn, _rec: _install_trace(dbapi_conn))
+    runtime.launch()
     try:
-        from baton.engine import runtime
-    except ImportError:
-        runtime = None
-    if runtime is None or not hasattr(runtime, "Runtime"):
-        print("baton engine not available yet", file=sys.stderr)
-        _Child.extra["note"] = "baton engine not available yet"
-        return None
-    # TODO(lead engineer): build a Runtime on an SQLite file in ``tmp`` with a 5-step workflow
-    # made of STEPS, and time it, e.g.:
-    #     rt = runtime.Runtime(...)
-    #     try:
-    #         return _timed(lambda i: rt.run(..., {"i": i}), n)
-    #     finally:
-    #         rt.close()
-    # and set Variant("baton", ..., baseline=...) below to the raw DBOS variant with the same
-    # journal_mode/synchronous as the Runtime's engine.
-    print("baton.engine.runtime.Runtime exists but run_baton is not written yet", file=sys.stderr)
-    _Child.extra["note"] = "run_baton not written yet"
-    return None
+        workflow = runtime.project.workflow("noop")
+
+        def run_one(i: int) -> object:
+            started = runtime.start_run(workflow, {"i": i})
+            assert started.result is not None and started.result.status == "completed", started
+            return started
+
+        elapsed = _timed(run_one, n)
+        with runtime.store.engine.connect() as connection:
+            _Child.extra["pragmas"] = {
+                p: connection.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous")
+            }
+        return elapsed
+    finally:
+        runtime.shutdown()
 
 
 @dataclass(frozen=True)
@@ -356,7 +383,9 @@ VARIANTS: dict[str, Variant] = {
             default=False,
         ),
         Variant("dbos-wal-full", run_dbos_wal_full, "own engine, journal=WAL, sync=FULL", "dbos-wal-full"),
-        Variant("dbos-wal-normal", run_dbos_wal_normal, "own engine, journal=WAL, sync=NORMAL", "dbos-wal-normal"),
+        Variant(
+            "dbos-wal-normal", run_dbos_wal_normal, "own engine, journal=WAL, sync=NORMAL", "dbos-wal-normal"
+        ),
         Variant(
             "dbos-wal-normal-noping",
             run_dbos_wal_normal_noping,
@@ -588,7 +617,15 @@ class Row:
 
 
 def _fmt(x: float | None, spec: str) -> str:
-    return "n/a" if x is None else format(x, spec)
+    if x is None:
+        return "n/a"
+    if spec == "ms":  # 3 decimals, or 2 significant digits below 0.01 (the plain variant)
+        return f"{x:.3f}" if x >= 0.01 else f"{x:.2g}"
+    return format(x, spec)
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.2f}x" if x >= 0.01 else f"{x:.1e}x"
 
 
 def _table_rows(rows: dict[str, Row]) -> list[list[str]]:
@@ -598,24 +635,26 @@ def _table_rows(rows: dict[str, Row]) -> list[list[str]]:
         med = row.median
         base = rows.get(row.variant.baseline or "")
         base_med = base.median if base else None
-        ratio = f"{med / base_med:.2f}x vs {base.variant.name}" if med and base and base_med else "-"
+        ratio = f"{_ratio(med / base_med)} vs {base.variant.name}" if med and base and base_med else "-"
         vs_default = (
-            f"{med / dbos_default.median:.2f}x"
+            _ratio(med / dbos_default.median)
             if med is not None and dbos_default is not None and dbos_default.median
             else "-"
         )
-        spread = f"{min(row.ms):.3f}-{max(row.ms):.3f}" if row.ms else "-"
-        txn = f"{row.counts['commit']:.1f} / {row.counts['statements']:.0f}" if row.counts is not None else "-"
+        spread = f"{_fmt(min(row.ms), 'ms')}-{_fmt(max(row.ms), 'ms')}" if row.ms else "-"
+        txn = (
+            f"{row.counts['commit']:.1f} / {row.counts['statements']:.0f}" if row.counts is not None else "-"
+        )
         out.append(
             [
                 row.variant.name,
-                _fmt(med, ".3f"),
-                _fmt(med / N_STEPS if med is not None else None, ".3f"),
+                _fmt(med, "ms"),
+                _fmt(med / N_STEPS if med is not None else None, "ms"),
                 _fmt(1e3 / med if med else None, ",.0f"),
                 ratio,
                 vs_default,
                 spread,
-                _fmt(statistics.median(row.cpu) if row.cpu else None, ".3f"),
+                _fmt(statistics.median(row.cpu) if row.cpu else None, "ms"),
                 txn,
                 row.variant.settings if row.note is None else f"{row.variant.settings} ({row.note})",
             ]
@@ -760,7 +799,9 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
     if "recv-latency" in names:
         for item in args.recv_intervals.split(","):
             interval = None if item.strip() == "default" else float(item)
-            samples = args.recv_samples_slow if interval is None or interval >= 0.5 else args.recv_samples_fast
+            samples = (
+                args.recv_samples_slow if interval is None or interval >= 0.5 else args.recv_samples_fast
+            )
             extra = [] if interval is None else ["--poll-interval", str(interval)]
             with child_dir(f"recv-{item.strip()}") as d:
                 res = _spawn(
@@ -781,13 +822,15 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
     fsync.append(_fsync_probe(run_dir))
     if not args.keep_tmp:
         shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            root.rmdir()  # only if empty
     wall = time.perf_counter() - started
     steal = _steal_pct(cpu_stat_start, _cpu_stat())
     psi_end = _psi_totals()
     # Share of wall time during which at least one task (ours or anyone's) stalled on CPU / I/O.
     pressure = {k: 100.0 * (psi_end[k] - psi_start[k]) / (wall * 1e6) for k in psi_start if k in psi_end}
     load = os.getloadavg()[1]
-    if pressure.get("cpu", 0) > 15 or load > 1.5:
+    if pressure.get("cpu", 0) > 20:
         print(
             f"WARNING: the machine was busy (CPU pressure {pressure.get('cpu', 0):.0f}%, load {load:.1f});"
             " numbers are noisy, re-run on a quiet machine"
@@ -795,14 +838,15 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
 
     # ---- report ----
     table_rows = _table_rows(rows)
-    title = (
-        f"Engine overhead: {N_STEPS}-step no-op workflow, n={args.n} (+{args.warmup} warm-up), median of {args.reps}"
-    )
+    title = f"Engine overhead: {N_STEPS}-step no-op workflow, n={args.n} (+{args.warmup} warm-up)"
+    title += f", median of {args.reps}"
     if rows:
         _print_rich(title, HEADERS, table_rows)
     recv_headers, recv_rows = _recv_rows(recv)
     if recv:
-        _print_rich("DBOS.recv wake-up latency after DBOS.send (SQLite, same process)", recv_headers, recv_rows)
+        _print_rich(
+            "DBOS.recv wake-up latency after DBOS.send (SQLite, same process)", recv_headers, recv_rows
+        )
 
     command = " ".join([".venv/bin/python", "bench/engine_overhead.py", *argv])
     md = _report_markdown(
@@ -825,6 +869,22 @@ def parent_main(args: argparse.Namespace, argv: list[str]) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(md)
     print(f"wrote {out}")
+    raw = {
+        "command": command,
+        "variants": {
+            name: {
+                "ms_per_workflow": row.ms,
+                "cpu_ms_per_workflow": row.cpu,
+                "per_workflow": row.counts,
+                "pragmas": row.pragmas,
+                "note": row.note,
+            }
+            for name, row in rows.items()
+        },
+        "recv_latency": recv,
+        "fsync_ms_median_p90": fsync,
+    }
+    out.with_suffix(".json").write_text(json.dumps(raw, indent=2) + "\n")
     if out.resolve() == REPORT_PATH.resolve():
         _update_readme(md)
     return 0
@@ -873,8 +933,12 @@ def _report_markdown(
         if _mount_of(PROJECT_DIR) == mount
         else f"NOT the project's filesystem ({_mount_of(PROJECT_DIR)[0]})"
     )
-    cheap = " (a cheap fsync, typical of a VM disk with a write-back cache)" if fsync[0][0] < 0.5 else ""
-    tmpfs = " - tmpfs: fsync is free, durability costs are NOT representative" if mount[2] in {"tmpfs"} else ""
+    cheap = ""
+    if fsync[0][0] < 0.5:
+        cheap = " (cheap: the virtual disk most likely acknowledges flushes from a host-side cache)"
+    tmpfs = (
+        " - tmpfs: fsync is free, durability costs are NOT representative" if mount[2] in {"tmpfs"} else ""
+    )
     out = [
         "# Engine overhead benchmark",
         "",
@@ -889,8 +953,8 @@ def _report_markdown(
         + " time) leaves out I/O waits and is the steadier number for comparing code paths.",
         f"- Machine: {machine}",
         f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {versions}",
-        f"- Databases: a fresh file per measurement under `{_rel(run_dir)}` (deleted afterwards unless --keep-tmp), on "
-        f"`{mount[0]}` ({mount[1]}, {mount[2]}), {same_disk}{tmpfs}.",
+        f"- Databases: a fresh file per measurement under `{_rel(run_dir)}` (deleted afterwards unless"
+        f" --keep-tmp), on `{mount[0]}` ({mount[1]}, {mount[2]}), {same_disk}{tmpfs}.",
         "  fsync after a 4 KiB write there, median / p90 (start of run; end of run): "
         + "; ".join(f"**{m:.3f}** / {p:.3f} ms" for m, p in fsync)
         + f"{cheap}. Where fsync costs",
@@ -902,7 +966,8 @@ def _report_markdown(
         out += [f"## {title}", "", table, ""]
         out += [
             "- ms/workflow: median over repetitions of (wall time of n sequential workflows / n); every",
-            f"  repetition is a fresh subprocess with a fresh database file. ms/step = ms/workflow / {N_STEPS}.",
+            "  repetition is a fresh subprocess with a fresh database file.",
+            f"  ms/step = ms/workflow / {N_STEPS}.",
             "- ratio vs raw DBOS (equal settings): this row's ms/workflow over the raw DBOS variant with the",
             "  same SQLite journal_mode/synchronous. LangGraph's SqliteSaver runs WAL + synchronous=FULL.",
             "- commits / SQL stmts per wf: from a separate short pass (n=50) with an sqlite3 trace callback,",
@@ -955,9 +1020,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count-statements", action="store_true", help="child: count SQL statements")
     p.add_argument("--out", default=str(REPORT_PATH), help="markdown report path")
     p.add_argument("--no-write", action="store_true", help="do not write the markdown report")
-    p.add_argument("--poll-interval", type=float, help="recv-latency child: polling interval (default: DBOS's)")
+    p.add_argument(
+        "--poll-interval", type=float, help="recv-latency child: polling interval (default: DBOS's)"
+    )
     p.add_argument("--samples", type=int, default=20, help="recv-latency child: number of send/recv samples")
-    p.add_argument("--parked", type=int, default=25, help="recv-latency: waiters parked for the CPU measurement")
+    p.add_argument(
+        "--parked", type=int, default=25, help="recv-latency: waiters parked for the CPU measurement"
+    )
     p.add_argument(
         "--recv-intervals",
         default="default,0.1,0.01",

@@ -1,14 +1,15 @@
-"""The body of a run: walk the workflow's steps, decide which run, park at people, report progress.
+"""The body of a run: walk the workflow's steps, decide which run, park at people, checkpoint each step.
 
-A run executes as one or more durable *segments*. A segment starts at the beginning (or just after
-a decided human step) and ends when the run completes, fails, or reaches a human step. At a human
-step the run is *parked*: its state is in the store and no thread, timer or poll is held for it,
-however long the person takes. The decision starts the next segment. See ``runtime.py`` for how
-segments map onto DBOS workflows.
+A run executes as one or more durable *segments* (DBOS workflows, see ``runtime.py``). A segment
+starts at the beginning, or just after a decided human step, and ends when the run completes, fails,
+or reaches a human step. At a human step the run is *parked*: its state is in the store and no
+thread, timer or poll is held for it, however long the person takes. The decision starts the next
+segment.
 
-Baton's own rows are written at segment boundaries and at most every ``flush_interval`` seconds in
-between, in one transaction each; step outputs are checkpointed by DBOS as each step finishes, so
-a crash loses nothing and the extra writes stay off the per-step path.
+Each step is checkpointed once, in the row Baton keeps for it anyway (``step_runs``: output, timing,
+attempts, model, tokens): a DBOS step checkpoint on top would write the same fact twice. When a
+segment is recovered after a crash, steps whose row says completed are not run again; their recorded
+output is used. The last step's row is written in the same transaction as the run's final state.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from baton.spec.models import Assignment, HttpStep, HumanStep, LlmStep, Parallel
 from baton.store.records import RunUpdate, StepRecord
 from baton.store.store import Store
 
-RunStep = Callable[[str, str, str, dict[str, Any], dict[str, Any]], dict[str, Any]]
+AttemptStep = Callable[[str, str, str, dict[str, Any], dict[str, Any]], StepRecord]
 RunBranches = Callable[[str, str, list[str], dict[str, Any], dict[str, Any]], list[dict[str, Any]]]
 AnyStepModel = LlmStep | PythonStep | HttpStep | HumanStep | ParallelGroup
 
@@ -54,132 +55,142 @@ def assignee_label(assign: Assignment | None) -> str | None:
     return assign.role or assign.team
 
 
-class _Progress:
-    """Unwritten step records and events of the current segment, flushed in one transaction."""
+@dataclass
+class _Segment:
+    """The state of one segment as it walks the steps."""
 
-    def __init__(self, store: Store, run_id: str, interval: float) -> None:
-        self.store, self.run_id, self.interval = store, run_id, interval
-        self.steps: list[StepRecord] = []
-        self.events: list[tuple[str, str | None, dict[str, Any]]] = []
-        self.last_flush = time.monotonic()
+    run_id: str
+    version_id: str
+    spec: WorkflowSpec
+    run_input: dict[str, Any]
+    outputs: dict[str, Any]
+    recorded: dict[str, StepRecord]  # checkpoints from an earlier attempt of this run
+    unwritten: list[StepRecord]  # records that ride along with the next write
 
-    def add(self, record: StepRecord) -> None:
-        # Step rows carry each step's story; events mark the run's turns (created, waiting, decided, ended).
-        self.steps.append(record)
-
-    def maybe_flush(self) -> None:
-        if time.monotonic() - self.last_flush >= self.interval:
-            self.flush(RunUpdate(self.run_id, "running"))
-
-    def flush(self, update: RunUpdate) -> None:
-        update.steps, update.events = [*self.steps, *update.steps], [*self.events, *update.events]
-        self.store.apply(update)
-        self.steps, self.events = [], []
-        self.last_flush = time.monotonic()
+    def variables(self) -> dict[str, Any]:
+        return _variables(self.run_id, self.spec, self.run_input, self.outputs)
 
 
 @dataclass
 class RunExecutor:
-    """Executes segments; the DBOS wiring (durable steps, child workflows, clock) is injected."""
+    """Executes segments; the DBOS wiring (child workflows, a durable clock) and the step runner are injected."""
 
     store: Store
     spec_for: Callable[[str], WorkflowSpec]
-    run_step: RunStep
+    attempt: AttemptStep
     run_branches: RunBranches
     durable_clock: Callable[[], float]
-    flush_interval: float = 0.25
 
     def execute(
         self, run_id: str, version_id: str, start: int, run_input: dict[str, Any] | None,
-        decision: dict[str, Any] | None,
+        decision: dict[str, Any] | None, *, queued: bool = False,
     ) -> SegmentResult:
         """Run the steps from index ``start``; ``decision`` resumes the human step at ``start``."""
         spec = self.spec_for(version_id)
-        progress = _Progress(self.store, run_id, self.flush_interval)
-        if run_input is None or start > 0:
-            run_input, outputs = self.store.completed_outputs(run_id)
-        else:
-            outputs = {}
-            self.store.mark_running_if_queued(run_id)  # a worker picked up a detached run
+        if queued:
+            self.store.mark_running(run_id)  # a worker picked up a detached run
+        stored_input, recorded = self.store.checkpoints(run_id, with_input=run_input is None)
+        segment = _Segment(
+            run_id=run_id, version_id=version_id, spec=spec, run_input=run_input or stored_input or {},
+            outputs={sid: r.output for sid, r in recorded.items() if r.status == "completed"},
+            recorded=recorded, unwritten=[],
+        )
         if decision is not None:
-            human = spec.steps[start]
-            record = _decision_record(human.id, decision)
-            progress.add(record)
-            outputs[human.id] = record.output
-            stops = not (isinstance(human, HumanStep) and human.on_reject == "continue")
-            if decision["decision"] == "reject" and stops:
-                reason = f"rejected at '{human.id}' by {decision['by']}: {decision.get('reason') or 'no reason'}"
-                progress.flush(RunUpdate(run_id, "rejected", error=reason, error_code="rejected",
-                                         events=[("run.rejected", human.id, {"by": decision["by"]})]))
-                return SegmentResult("rejected", error=reason)
+            ended = self._decide(segment, spec.steps[start], decision)
+            if ended is not None:
+                return ended
             start += 1
         for index in range(start, len(spec.steps)):
-            step = spec.steps[index]
-            variables = _variables(run_id, spec, run_input, outputs)
-            try:
-                runs = self._condition(spec, step, variables)
-            except BatonError as error:
-                return self._fail(progress, run_id, _failed_record(step.id, "condition", error))
-            if not runs:
-                progress.add(_skipped_record(step.id, _kind(step)))
-                continue
-            if isinstance(step, HumanStep):
-                return self._park(progress, run_id, step)
-            try:
-                records = self._run(run_id, version_id, spec, step, run_input, outputs, variables)
-            except BatonError as error:
-                return self._fail(progress, run_id, _failed_record(step.id, "condition", error))
-            failed = next((r for r in records if r.status == "failed"), None)
-            for record in records:
-                progress.add(record)
-                if failed is None and record.status == "completed":
-                    outputs[record.step_id] = record.output
-            if failed is not None:
-                return self._fail(progress, run_id, None, error=failed.error, code=failed.error_code)
-            progress.maybe_flush()
-        progress.flush(RunUpdate(run_id, "completed", output=outputs, events=[("run.completed", None, {})]))
+            ended = self._step(segment, spec.steps[index], last=index == len(spec.steps) - 1)
+            if ended is not None:
+                return ended
+        self.store.apply(RunUpdate(run_id, "completed", steps=segment.unwritten, output=segment.outputs,
+                                   events=[("run.completed", None, {})]))
         return SegmentResult("completed")
 
-    @staticmethod
-    def _condition(spec: WorkflowSpec, step: AnyStepModel, variables: dict[str, Any]) -> bool:
-        if step.when is None:
-            return True
-        return Expression.compile(step.when).is_true(variables, where=f"{spec.workflow}/{step.id} when")
+    def _decide(self, segment: _Segment, human: AnyStepModel, decision: dict[str, Any]) -> SegmentResult | None:
+        record = _decision_record(human.id, decision)
+        segment.unwritten.append(record)
+        segment.outputs[human.id] = record.output
+        continues = isinstance(human, HumanStep) and human.on_reject == "continue"
+        if decision["decision"] != "reject" or continues:
+            return None
+        reason = f"rejected at '{human.id}' by {decision['by']}: {decision.get('reason') or 'no reason'}"
+        self.store.apply(RunUpdate(segment.run_id, "rejected", steps=segment.unwritten, error=reason,
+                                   error_code="rejected", events=[("run.rejected", human.id, {"by": decision["by"]})]))
+        return SegmentResult("rejected", error=reason)
 
-    def _run(
-        self, run_id: str, version_id: str, spec: WorkflowSpec, step: AnyStepModel, run_input: dict[str, Any],
-        outputs: dict[str, Any], variables: dict[str, Any],
-    ) -> list[StepRecord]:
-        """Run one step, or a parallel group's branches whose conditions hold; return their records."""
+    def _step(self, segment: _Segment, step: AnyStepModel, *, last: bool) -> SegmentResult | None:
+        """Run (or replay) one top-level step; a result means the segment ended here."""
+        replayed = segment.recorded.get(step.id)
+        if replayed is not None and replayed.status == "failed":
+            return self._fail(segment, replayed)
+        if replayed is not None and replayed.status == "completed" and not isinstance(step, ParallelGroup):
+            return None  # done before a crash: never run a completed step twice
+        try:
+            runs = _condition(segment.spec, step, segment.variables())
+        except BatonError as error:
+            return self._fail(segment, _failed_record(step.id, "condition", error))
+        if not runs:
+            segment.unwritten.append(_skipped_record(step.id, _kind(step)))
+            return None
+        if isinstance(step, HumanStep):
+            return self._park(segment, step)
+        try:
+            records = self._run(segment, step)
+        except BatonError as error:
+            return self._fail(segment, _failed_record(step.id, "condition", error))
+        segment.unwritten.extend(records)
+        failed = next((r for r in records if r.status == "failed"), None)
+        if failed is not None:
+            return self._fail(segment, failed, already_listed=True)
+        for record in records:
+            if record.status == "completed":
+                segment.outputs[record.step_id] = record.output
+        if not last:  # the last step's row is written with the run's final state
+            self.store.checkpoint_steps(segment.run_id, segment.unwritten)
+            segment.unwritten = []
+        return None
+
+    def _run(self, segment: _Segment, step: AnyStepModel) -> list[StepRecord]:
+        """Run one step, or a parallel group's branches whose conditions hold; return the records to write."""
         if not isinstance(step, ParallelGroup):
-            return [StepRecord.from_dict(self.run_step(run_id, version_id, step.id, run_input, outputs))]
-        chosen = [branch.id for branch in step.parallel if self._condition(spec, branch, variables)]
+            return [self.attempt(segment.run_id, segment.version_id, step.id, segment.run_input, segment.outputs)]
+        variables = segment.variables()
+        chosen = [branch.id for branch in step.parallel if _condition(segment.spec, branch, variables)]
         skipped = [_skipped_record(branch.id, branch.uses) for branch in step.parallel if branch.id not in chosen]
-        ran = [StepRecord.from_dict(r) for r in self.run_branches(run_id, version_id, chosen, run_input, outputs)]
-        return [*ran, *skipped, _group_record(step.id, ran)]
+        # Branches are child workflows that checkpoint their own rows; DBOS starts each only once.
+        ran = [StepRecord.from_dict(r) for r in self.run_branches(
+            segment.run_id, segment.version_id, chosen, segment.run_input, segment.outputs)]
+        for record in ran:
+            if record.status == "completed":
+                segment.outputs[record.step_id] = record.output
+        return [*skipped, _group_record(step.id, ran)]
 
-    def _fail(
-        self, progress: _Progress, run_id: str, record: StepRecord | None, *, error: str | None = None,
-        code: str | None = None,
-    ) -> SegmentResult:
-        if record is not None:
-            progress.add(record)
-            error, code = record.error, record.error_code
-        progress.flush(RunUpdate(run_id, "failed", error=error, error_code=code,
-                                 events=[("run.failed", None, {"error": error})]))
-        return SegmentResult("failed", error=error)
+    def _fail(self, segment: _Segment, record: StepRecord, *, already_listed: bool = False) -> SegmentResult:
+        steps = segment.unwritten if already_listed else [*segment.unwritten, record]
+        self.store.apply(RunUpdate(segment.run_id, "failed", steps=steps, error=record.error,
+                                   error_code=record.error_code,
+                                   events=[("run.failed", None, {"error": record.error})]))
+        return SegmentResult("failed", error=record.error)
 
-    def _park(self, progress: _Progress, run_id: str, step: HumanStep) -> SegmentResult:
+    def _park(self, segment: _Segment, step: HumanStep) -> SegmentResult:
         now = self.durable_clock()
         due = datetime.fromtimestamp(now, UTC) + timedelta(seconds=step.sla) if step.sla else None
         assignee = assignee_label(step.assign)
         waiting = StepRecord(step_id=step.id, kind="human", status="waiting", started_at=now)
-        progress.steps.append(waiting)
-        progress.flush(RunUpdate(
-            run_id, "waiting", waiting_on=step.id, waiting_due=due, waiting_assignee=assignee,
+        self.store.apply(RunUpdate(
+            segment.run_id, "waiting", steps=[*segment.unwritten, waiting], waiting_on=step.id, waiting_due=due,
+            waiting_assignee=assignee,
             events=[("run.waiting", step.id, {"assignee": assignee, "due": due.isoformat() if due else None})],
         ))
         return SegmentResult("waiting", waiting_on=step.id)
+
+
+def _condition(spec: WorkflowSpec, step: AnyStepModel, variables: dict[str, Any]) -> bool:
+    if step.when is None:
+        return True
+    return Expression.compile(step.when).is_true(variables, where=f"{spec.workflow}/{step.id} when")
 
 
 def _variables(

@@ -5,8 +5,9 @@ How a run maps onto DBOS:
 * segment 0 is the DBOS workflow ``baton.segment`` with workflow id = run id;
 * the segment after a decided human step has id ``<run id>:<step id>``: deterministic, so a
   decision can only ever start its continuation once, whichever process tries;
-* each non-human step is one DBOS step (``baton.step``), checkpointed when it finishes, so after a
-  crash completed steps are replayed from the checkpoint and the interrupted one runs again;
+* each step is checkpointed once, in Baton's own ``step_runs`` row, when it finishes; DBOS recovers an
+  interrupted segment and the executor skips the steps whose row says completed, so the interrupted
+  step runs again and no completed step does (see ``executor.py`` for why not a DBOS step as well);
 * parallel branches are child workflows (``baton.branch``) started together.
 
 DBOS keeps one instance per process, so a process has at most one launched Runtime; everything
@@ -40,7 +41,7 @@ from baton.steps.http import HttpKind
 from baton.steps.llm import LlmKind
 from baton.steps.python import PythonKind, check_python_steps
 from baton.store.database import is_sqlite
-from baton.store.records import RunUpdate
+from baton.store.records import RunUpdate, StepRecord
 from baton.store.store import Store
 
 ENGINE_VERSION = "baton-engine-1"  # DBOS recovers only workflows of the same application version
@@ -86,7 +87,7 @@ class Runtime:
         self._queue: Queue | None = None
         self._executor = RunExecutor(
             store=self.store, spec_for=lambda version_id: self._spec(version_id)[0],
-            run_step=self._run_step_durably, run_branches=self._run_branches, durable_clock=self._durable_now,
+            attempt=self._attempt, run_branches=self._run_branches, durable_clock=self._durable_now,
         )
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -125,9 +126,10 @@ class Runtime:
 
     def _register(self, worker_concurrency: int) -> None:
         def run_segment(run_id: str, version_id: str, start: int, run_input: dict[str, Any] | None,
-                        decision: dict[str, Any] | None) -> dict[str, Any]:
+                        decision: dict[str, Any] | None, queued: bool = False) -> dict[str, Any]:
             try:
-                return self._executor.execute(run_id, version_id, start, run_input, decision).to_dict()
+                return self._executor.execute(run_id, version_id, start, run_input, decision,
+                                              queued=queued).to_dict()
             except Exception as exc:
                 # A bug or an unreachable database must not leave a run that looks alive forever.
                 reason = f"internal error in the engine: {type(exc).__name__}: {exc}"
@@ -135,27 +137,20 @@ class Runtime:
                                            events=[("run.failed", None, {"error": reason})]))
                 return SegmentResult("failed", error=reason).to_dict()
 
-        def run_step(run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
-                     outputs: dict[str, Any]) -> dict[str, Any]:
-            return self._attempt(run_id, version_id, step_id, run_input, outputs)
-
         def run_branch(run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
                        outputs: dict[str, Any]) -> dict[str, Any]:
-            return self._step_fn(run_id, version_id, step_id, run_input, outputs)
+            record = self._attempt(run_id, version_id, step_id, run_input, outputs)
+            self.store.checkpoint_steps(run_id, [record])
+            return record.to_dict()
 
         def now() -> float:
             return time.time()
 
         self._segment_fn = DBOS.workflow(name=SEGMENT)(run_segment)
-        self._step_fn = DBOS.step(name="baton.step")(run_step)
         self._branch_fn = DBOS.workflow(name="baton.branch")(run_branch)
         self._now_fn = DBOS.step(name="baton.now")(now)
 
     # -- durable pieces the executor calls -----------------------------------------------------
-
-    def _run_step_durably(self, run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
-                          outputs: dict[str, Any]) -> dict[str, Any]:
-        return self._step_fn(run_id, version_id, step_id, run_input, outputs)
 
     def _run_branches(self, run_id: str, version_id: str, branch_ids: list[str], run_input: dict[str, Any],
                       outputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -167,13 +162,13 @@ class Runtime:
         return self._now_fn()
 
     def _attempt(self, run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
-                 outputs: dict[str, Any]) -> dict[str, Any]:
+                 outputs: dict[str, Any]) -> StepRecord:
         spec, base_dir = self._spec(version_id)
         step = next(s for s in spec.all_steps() if s.id == step_id)
         assert not isinstance(step, HumanStep | ParallelGroup)
         call = StepCall(run_id=run_id, workflow=spec.workflow, version=spec.version, step=step,
                         input=run_input, outputs=outputs, base_dir=base_dir)
-        return Attempts(runner=self._dispatch).run(call).to_dict()
+        return Attempts(runner=self._dispatch).run(call)
 
     def _dispatch(self, call: StepCall) -> StepResult:
         return self._kinds[call.step.uses](call)
@@ -265,7 +260,7 @@ class Runtime:
         with self.store.session() as session, session.begin():
             self.store.add_run(session, run_id=run_id, version_id=version_id, input=run_input,
                                business_key=business_key, started_by=by, status="queued")
-            client.enqueue_in_transaction(session, options, run_id, version_id, 0, run_input, None)
+            client.enqueue_in_transaction(session, options, run_id, version_id, 0, run_input, None, True)
 
     def decide(self, run_id: str, step_id: str, decision: str, *, by: str | None = None,
                reason: str = "") -> SegmentResult | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from baton.errors import Conflict, NotFound
 from baton.store.database import create_engine, migrate
 from baton.store.records import TERMINAL_STATUSES, RunDetail, RunSummary, RunUpdate, StepRecord, utcnow
-from baton.store.tables import Base, Decision, Run, RunEvent, StepRun, WorkflowVersion
+from baton.store.tables import Decision, Run, RunEvent, StepRun, WorkflowVersion
 
 
 class Store:
@@ -32,6 +32,7 @@ class Store:
         self._identities: dict[str, tuple[str, int, str]] = {}  # version id → (name, version, team)
         self._frozen: set[str] = set()  # versions known to have run: their first_run_at is set
         event.listen(self._sessions, "after_commit", self._remember_frozen)
+        self._statements = _Statements(engine.dialect.name)
 
     def _remember_frozen(self, session: Session) -> None:
         self._frozen.update(session.info.pop("frozen_versions", ()))
@@ -112,14 +113,15 @@ class Store:
             session.execute(sa.update(WorkflowVersion)
                             .where(WorkflowVersion.id == version_id, WorkflowVersion.first_run_at.is_(None))
                             .values(first_run_at=now))
-        session.execute(sa.insert(Run).values(
-            id=run_id, version_id=version_id, workflow=name, version=version, team=team, status=status,
-            input=input, business_key=business_key, started_by=started_by, started_at=now,
-        ))
-        session.execute(sa.insert(RunEvent).values(
-            key=f"{run_id}:run.created:", run_id=run_id, type="run.created", at=now,
-            data={"version": version_id, "by": started_by, "status": status},
-        ))
+        session.execute(self._statements.insert_run, {
+            "id": run_id, "version_id": version_id, "workflow": name, "version": version, "team": team,
+            "status": status, "input": input, "business_key": business_key, "started_by": started_by,
+            "started_at": now,
+        })
+        session.execute(self._statements.insert_events, [{
+            "key": f"{run_id}:run.created:", "run_id": run_id, "step_id": None, "type": "run.created", "at": now,
+            "data": {"version": version_id, "by": started_by, "status": status},
+        }])
         session.info.setdefault("frozen_versions", set()).add(version_id)
 
     def _version_identity(self, session: Session, version_id: str) -> tuple[str, int, str]:
@@ -150,61 +152,65 @@ class Store:
             session.execute(sa.delete(Run).where(Run.id == run_id))
 
     def apply(self, update: RunUpdate) -> None:
-        """Write a run's new state, its step records and events; repeating an update changes nothing."""
+        """Write a run's new state, its step records and events in one transaction; repeating it changes nothing.
+
+        This is the engine's hot path (once per segment), so its statements are built once and reused.
+        """
         now = utcnow()
-        ended = now if update.status in TERMINAL_STATUSES else None
-        values: dict[str, Any] = {
-            "status": update.status, "output": update.output, "error": update.error,
-            "error_code": update.error_code, "waiting_on": update.waiting_on, "waiting_due": update.waiting_due,
-            "waiting_assignee": update.waiting_assignee,
-            "waiting_since": sa.case((Run.waiting_on.is_not_distinct_from(update.waiting_on), Run.waiting_since),
-                                     else_=now if update.waiting_on else None),
-        }
-        if ended is not None:
-            values["ended_at"] = sa.func.coalesce(Run.ended_at, ended)
-        with self.session() as session, session.begin():
-            result = session.execute(sa.update(Run).where(Run.id == update.run_id).values(**values))
-            if getattr(result, "rowcount", 1) == 0:
+        with self.engine.begin() as connection:
+            result = connection.execute(self._statements.update_run, {
+                "b_run_id": update.run_id, "b_status": update.status, "b_output": update.output,
+                "b_error": update.error, "b_error_code": update.error_code, "b_waiting_on": update.waiting_on,
+                "b_waiting_due": update.waiting_due, "b_waiting_assignee": update.waiting_assignee,
+                "b_waiting_since": now if update.waiting_on else None,
+                "b_terminal": update.status in TERMINAL_STATUSES, "b_now": now,
+            })
+            if result.rowcount == 0:
                 raise NotFound("run", update.run_id)
             if update.steps:
                 latest = {record.step_id: record for record in update.steps}  # one row per step and statement
                 rows = [{"run_id": update.run_id, **_step_values(record)} for record in latest.values()]
-                statement = self._insert(StepRun).values(rows)
-                session.execute(statement.on_conflict_do_update(
-                    index_elements=["run_id", "step_id"],
-                    set_={name: statement.excluded[name] for name in rows[0] if name not in ("run_id", "step_id")},
-                ))
+                connection.execute(self._statements.upsert_steps, rows)
             if update.events:
-                events = [{"key": f"{update.run_id}:{kind}:{step or ''}", "run_id": update.run_id, "step_id": step,
-                           "type": kind, "at": now, "data": data} for kind, step, data in update.events]
-                session.execute(self._insert(RunEvent).values(events).on_conflict_do_nothing(index_elements=["key"]))
+                connection.execute(self._statements.insert_events, [
+                    {"key": f"{update.run_id}:{kind}:{step or ''}", "run_id": update.run_id, "step_id": step,
+                     "type": kind, "at": now, "data": data}
+                    for kind, step, data in update.events
+                ])
 
-    def _insert(self, table: type[Base]) -> Any:
-        """An INSERT that can say ON CONFLICT, in this database's dialect."""
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
+    def checkpoint_steps(self, run_id: str, records: list[StepRecord]) -> None:
+        """Write step records (a step's checkpoint) in one transaction; repeating it changes nothing."""
+        if not records:
+            return
+        latest = {record.step_id: record for record in records}  # one row per step and statement
+        with self.engine.begin() as connection:
+            connection.execute(self._statements.upsert_steps,
+                               [{"run_id": run_id, **_step_values(record)} for record in latest.values()])
 
-    def mark_running_if_queued(self, run_id: str) -> None:
-        """Show a detached run as running once a worker starts it."""
-        with self.session() as session:
-            status = session.scalar(sa.select(Run.status).where(Run.id == run_id))
-        if status == "queued":
-            with self.session() as session, session.begin():
-                session.execute(sa.update(Run).where(Run.id == run_id, Run.status == "queued")
-                                .values(status="running"))
-
-    def completed_outputs(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A run's input and the outputs of its completed steps, to resume it after a decision."""
-        with self.session() as session:
-            run_input = session.scalar(sa.select(Run.input).where(Run.id == run_id))
-            if run_input is None:
-                raise NotFound("run", run_id)
-            rows = session.execute(
-                sa.select(StepRun.step_id, StepRun.output)
-                .where(StepRun.run_id == run_id, StepRun.status == "completed")
-                .order_by(StepRun.id)
+    def checkpoints(self, run_id: str, *, with_input: bool) -> tuple[dict[str, Any] | None, dict[str, StepRecord]]:
+        """What a run already did: its input (if asked) and its completed or failed steps, by step id."""
+        with self.engine.connect() as connection:
+            run_input = None
+            if with_input:
+                run_input = connection.execute(sa.select(Run.input).where(Run.id == run_id)).scalar()
+                if run_input is None:
+                    raise NotFound("run", run_id)
+            rows = connection.execute(
+                sa.select(StepRun.step_id, StepRun.kind, StepRun.status, StepRun.output, StepRun.error,
+                          StepRun.error_code, StepRun.attempts, StepRun.started_at)
+                .where(StepRun.run_id == run_id, StepRun.status.in_(("completed", "failed")))
             )
-            return run_input, {step_id: output for step_id, output in rows}
+            return run_input, {
+                row.step_id: StepRecord(step_id=row.step_id, kind=row.kind, status=row.status, output=row.output,
+                                        error=row.error, error_code=row.error_code, attempts=row.attempts,
+                                        started_at=_aware(row.started_at).timestamp())
+                for row in rows
+            }
+
+    def mark_running(self, run_id: str) -> None:
+        """Show a queued run as running once a worker starts it."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.update(Run).where(Run.id == run_id, Run.status == "queued").values(status="running"))
 
     def run_row(self, run_id: str) -> RunSummary:
         """One run's summary."""
@@ -297,6 +303,37 @@ class Store:
                 return decision_message(row, run.waiting_since)
         except sa.exc.IntegrityError:
             raise Conflict(f"step '{step_id}' of run {run_id} was already decided") from None
+
+
+class _Statements:
+    """The engine's hot-path statements, compiled once per store (SQLAlchemy caches them by identity)."""
+
+    def __init__(self, dialect_name: str) -> None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        self.insert_run = sa.insert(Run)
+        steps = dialect.insert(StepRun)
+        self.upsert_steps = steps.on_conflict_do_update(
+            index_elements=[StepRun.run_id, StepRun.step_id],
+            set_={c.name: steps.excluded[c.name] for c in StepRun.__table__.columns
+                  if c.name not in ("id", "run_id", "step_id")},
+        )
+        self.insert_events = dialect.insert(RunEvent).on_conflict_do_nothing(index_elements=[RunEvent.key])
+        waiting_on = sa.bindparam("b_waiting_on", type_=sa.String())
+        now = sa.bindparam("b_now", type_=sa.DateTime(timezone=True))
+        self.update_run = sa.update(Run).where(Run.id == sa.bindparam("b_run_id")).values(
+            status=sa.bindparam("b_status"),
+            output=sa.bindparam("b_output", type_=sa.JSON(none_as_null=True)),
+            error=sa.bindparam("b_error", type_=sa.Text()),
+            error_code=sa.bindparam("b_error_code", type_=sa.String()),
+            waiting_on=waiting_on,
+            waiting_due=sa.bindparam("b_waiting_due", type_=sa.DateTime(timezone=True)),
+            waiting_assignee=sa.bindparam("b_waiting_assignee", type_=sa.String()),
+            # The wait started when the run first parked on this step, not at every repeat of the update.
+            waiting_since=sa.case((Run.waiting_on.is_not_distinct_from(waiting_on), Run.waiting_since),
+                                  else_=sa.bindparam("b_waiting_since", type_=sa.DateTime(timezone=True))),
+            ended_at=sa.case((sa.bindparam("b_terminal", type_=sa.Boolean()), sa.func.coalesce(Run.ended_at, now)),
+                             else_=Run.ended_at),
+        )
 
 
 def decision_message(decision: Decision, waiting_since: datetime | None) -> dict[str, Any]:
