@@ -303,11 +303,11 @@ def test_run_takes_a_workflow_file_path(project: Path) -> None:
 ])
 def test_a_bad_setting_is_a_one_line_error(project: Path, monkeypatch: pytest.MonkeyPatch,
                                            command: tuple[str, ...]) -> None:
-    monkeypatch.setenv("BATON_DECISION_POLL_S", "soon")
+    monkeypatch.setenv("BATON_QUEUE_POLL_S", "soon")
     monkeypatch.chdir(project)
     result = baton(*command, "-p", project)
     assert result.exit_code == 2
-    assert "BATON_DECISION_POLL_S='soon' is not a number of seconds" in one_line(result.stderr)
+    assert "BATON_QUEUE_POLL_S='soon' is not a number of seconds" in one_line(result.stderr)
 
 
 # -- bad input -------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ class Settings:
         project_dir: folder holding ``workflows/``, ``footprint.yaml`` and the project's Python code.
         database_url: ``sqlite:///…`` (default, under ``<project>/.baton/``) or ``postgresql://…``.
         model: default model for ``llm`` steps (``local`` needs no network or key).
-        decision_poll_s: how often a waiting run checks for a decision when the database cannot push
-            notifications (SQLite). Lower wakes faster and costs a read per waiting run per interval.
+        queue_poll_s: how often a worker looks for queued (detached) runs; lower starts them sooner and
+            costs one small query per interval per worker.
         user: who this process acts as, recorded on runs and decisions.
         executor_id: DBOS executor id; a process recovers interrupted runs of its own executor id, so
             give each machine's workers their own (``BATON_EXECUTOR_ID``).
@@ -27,7 +27,7 @@ class Settings:
     project_dir: Path
     database_url: str
     model: str = "local"
-    decision_poll_s: float = 0.05
+    queue_poll_s: float = 0.2
     user: str = "cli"
     executor_id: str = "local"
 
@@ -36,16 +36,18 @@ class Settings:
         """Settings from ``BATON_*`` variables, with the embedded defaults."""
         project = (project_dir or Path(os.environ.get("BATON_PROJECT", "."))).resolve()
         url = os.environ.get("BATON_DATABASE_URL") or f"sqlite:///{project / '.baton' / 'baton.db'}"
-        poll = os.environ.get("BATON_DECISION_POLL_S", "0.05")
+        poll = os.environ.get("BATON_QUEUE_POLL_S", "0.2")
         try:
             poll_s = float(poll)
         except ValueError:
-            raise ConfigError(f"BATON_DECISION_POLL_S='{poll}' is not a number of seconds") from None
+            raise ConfigError(f"BATON_QUEUE_POLL_S='{poll}' is not a number of seconds") from None
+        if poll_s <= 0:
+            raise ConfigError(f"BATON_QUEUE_POLL_S='{poll}' must be a positive number of seconds")
         return cls(
             project_dir=project,
             database_url=url,
             model=os.environ.get("BATON_MODEL", "local"),
-            decision_poll_s=poll_s,
+            queue_poll_s=poll_s,
             user=os.environ.get("BATON_USER") or os.environ.get("USER") or "cli",
             executor_id=os.environ.get("BATON_EXECUTOR_ID", "local"),
         )

@@ -76,7 +76,7 @@ def project(tmp_path: Path) -> Iterator[ProjectDir]:
 @pytest.fixture
 def runtime(project: ProjectDir, database_url: str) -> Iterator[Runtime]:
     """A launched Runtime on a fresh database (DBOS is a per-process singleton: always shut down)."""
-    settings = Settings(project_dir=project.root, database_url=database_url, decision_poll_s=0.05)
+    settings = Settings(project_dir=project.root, database_url=database_url)
     engine = Runtime(settings)
     engine.launch()
     try:

@@ -67,7 +67,7 @@ from baton.engine.runtime import Runtime
 from baton.settings import Settings
 
 project = Path(sys.argv[1])
-settings = Settings(project_dir=project, database_url=f"sqlite:///{project / 'baton.db'}", decision_poll_s=0.05)
+settings = Settings(project_dir=project, database_url=f"sqlite:///{project / 'baton.db'}")
 runtime = Runtime(settings)
 runtime.launch()  # recovers this executor's interrupted workflows
 try:

@@ -98,7 +98,6 @@ class Runtime:
         config: DBOSConfig = {
             "name": "baton",
             "application_version": ENGINE_VERSION,
-            "notification_listener_polling_interval_sec": self.settings.decision_poll_s,
             "executor_id": self.settings.executor_id,
             "log_level": "WARNING",
         }
@@ -109,7 +108,8 @@ class Runtime:
         DBOS(config=config)
         DBOS.launch()
         self._queue = DBOS.register_queue(QUEUE_NAME, worker_concurrency=worker_concurrency,
-                                          polling_interval_sec=0.2, on_conflict="always_update")
+                                          polling_interval_sec=self.settings.queue_poll_s,
+                                          on_conflict="always_update")
         self._launched = True
         self.resume_decided()
 
