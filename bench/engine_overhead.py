@@ -342,6 +342,7 @@ def run_baton(n: int, tmp: Path) -> float:
         f"workflow: noop\nversion: 1\nowner: bench@example.com\nteam: bench\nsteps:\n{steps}", encoding="utf-8")
     runtime = Runtime(Settings(project_dir=project, database_url=f"sqlite:///{tmp / 'baton.db'}"))
     sa.event.listen(runtime.store.engine, "connect", lambda dbapi_conn, _rec: _install_trace(dbapi_conn))
+    runtime.store.engine.dispose()  # connections pooled by the migration predate the trace hook
     runtime.launch()
     try:
         workflow = runtime.project.workflow("noop")

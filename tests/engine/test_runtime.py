@@ -581,8 +581,11 @@ def test_resume_decided_continues_a_run_whose_continuation_never_started(
     assert runtime.store.run_status(run_id) == "waiting"
     assert project.log() == ["draft"]
 
-    assert runtime.resume_decided() == 1
+    assert runtime.resume_decided() == 1  # the continuation runs in the background
 
+    deadline = time.monotonic() + 10
+    while runtime.store.run_status(run_id) != "completed" and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert runtime.store.run_status(run_id) == "completed"
     assert project.log() == ["draft", "send"]
     assert steps_by_id(runtime, run_id)["review"]["output"]["by"] == "ana@acme.example"

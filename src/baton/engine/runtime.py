@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, Queue, SetWorkflowID
+from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, SetWorkflowID
 
 from baton.engine.attempts import Attempts
 from baton.engine.contracts import check_contract
@@ -84,7 +84,6 @@ class Runtime:
         self._frozen: dict[str, str] = {}  # digest → id of a version that has run with exactly that content
         self._launched = False
         self._client: DBOSClient | None = None
-        self._queue: Queue | None = None
         self._executor = RunExecutor(
             store=self.store, spec_for=lambda version_id: self._spec(version_id)[0],
             attempt=self._attempt, run_branches=self._run_branches, durable_clock=self._durable_now,
@@ -94,7 +93,7 @@ class Runtime:
 
     def launch(self, *, worker_concurrency: int = 4) -> None:
         """Register Baton's workflows with DBOS, start it, and recover interrupted runs."""
-        self._register(worker_concurrency)
+        self._register()
         config: DBOSConfig = {
             "name": "baton",
             "application_version": ENGINE_VERSION,
@@ -107,9 +106,8 @@ class Runtime:
             config["system_database_url"] = self.settings.database_url
         DBOS(config=config)
         DBOS.launch()
-        self._queue = DBOS.register_queue(QUEUE_NAME, worker_concurrency=worker_concurrency,
-                                          polling_interval_sec=self.settings.queue_poll_s,
-                                          on_conflict="always_update")
+        DBOS.register_queue(QUEUE_NAME, worker_concurrency=worker_concurrency,
+                            polling_interval_sec=self.settings.queue_poll_s, on_conflict="always_update")
         self._launched = True
         self.resume_decided()
 
@@ -124,7 +122,7 @@ class Runtime:
         self._http.close()
         self.store.close()
 
-    def _register(self, worker_concurrency: int) -> None:
+    def _register(self) -> None:
         def run_segment(run_id: str, version_id: str, start: int, run_input: dict[str, Any] | None,
                         decision: dict[str, Any] | None, queued: bool = False) -> dict[str, Any]:
             try:
@@ -282,7 +280,8 @@ class Runtime:
                                              by=by or self.settings.user, reason=reason)
         return self._continue(run_id, step_id, message)
 
-    def _continue(self, run_id: str, step_id: str, message: dict[str, Any]) -> SegmentResult | None:
+    def _continue(self, run_id: str, step_id: str, message: dict[str, Any], *,
+                  wait: bool = True) -> SegmentResult | None:
         summary = self.store.run_row(run_id)
         version_id = f"{summary.workflow}@{summary.version}"
         spec, _ = self._spec(version_id)
@@ -295,13 +294,17 @@ class Runtime:
             return None
         with SetWorkflowID(workflow_id):
             handle = DBOS.start_workflow(self._segment_fn, run_id, version_id, start, None, message)
-        return _segment_result(handle.get_result())
+        return _segment_result(handle.get_result()) if wait else None
 
     def resume_decided(self) -> int:
-        """Continue runs whose decision was recorded but whose continuation never started (a crash)."""
+        """Continue runs whose decision was recorded but whose continuation never started (a crash).
+
+        The continuations run in the background; a continuation already started elsewhere is not
+        started again (its workflow id is fixed by the run and the step).
+        """
         parked = self.store.decided_but_parked()
         for run_id, step_id, message in parked:
-            self._continue(run_id, step_id, message)
+            self._continue(run_id, step_id, message, wait=False)
         return len(parked)
 
     def resolve_run_id(self, prefix: str) -> str:
