@@ -15,7 +15,7 @@ HERE = Path(__file__).parent
 
 def main() -> None:
     console = Console(record=True, width=96, force_terminal=False, color_system="truecolor")
-    cli.out = console  # the demo command prints through this console; record what it shows
+    cli.term.out = console  # the demo command prints through this console; record what it shows
     result = CliRunner().invoke(cli.app, ["demo"])
     if result.exit_code != 0:
         raise SystemExit(result.output)

@@ -445,7 +445,8 @@ def _demo_ready() -> str:
 
 @pytest.mark.skipif(bool(_demo_ready()), reason=_demo_ready() or "demo ready")
 @pytest.mark.timeout(180)
-def test_demo_runs_every_workflow() -> None:
+def test_demo_runs_every_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")  # leave examples/demo alone
     report = baton_json("demo")
     tallies = {t["name"]: t for t in report["workflows"]}
     assert sorted(tallies) == ["campaign-drafting", "lead-qualification", "support-routing"]

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError, NotFound
+from baton.store.database import is_sqlite
 
 # workflow → (sample data file, reviewer who decides its parked runs)
 DEMO_WORKLOAD: dict[str, tuple[str, str]] = {
@@ -40,9 +42,18 @@ def demo_project_dir() -> Path:
     raise NotFound("demo project", str(checkout), "reinstall Baton; the demo ships with it")
 
 
-def reset_database(project_dir: Path) -> None:
-    """Remove the demo's embedded database so each demo starts from a clean slate."""
-    shutil.rmtree(project_dir / ".baton", ignore_errors=True)
+def reset_database(database_url: str) -> bool:
+    """Remove the demo's SQLite database so each demo starts from a clean slate.
+
+    Returns False (and removes nothing) for a server database: the demo never drops a server's data.
+    """
+    if not is_sqlite(database_url):
+        return False
+    database = make_url(database_url).database
+    if database and database != ":memory:":
+        for suffix in ("", "-wal", "-shm"):
+            Path(database + suffix).unlink(missing_ok=True)
+    return True
 
 
 @dataclass

@@ -102,3 +102,38 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: str, source: SourceMa
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, join_path(path, i), source) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
+
+
+class _FastLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """libyaml's parser with one addition: a key given twice is an error, not a silent overwrite."""
+
+
+def _construct_mapping_once(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"key '{key}' is given twice", key_node.start_mark)
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+
+
+_FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_once)
+
+
+def load_yaml_fast(text: str, path: Path) -> Any:
+    """Parse YAML with libyaml (about 4x faster), without a source map.
+
+    For large documents on the happy path: when validation then fails, re-parse with
+    :func:`parse_yaml` to say where.
+    """
+    try:
+        return yaml.load(text, Loader=_FastLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise SpecError(Location(path, mark.line + 1 if mark else 0), f"malformed YAML: {exc.problem or exc.context}",
+                        "keep one; YAML would silently drop the first" if "given twice" in str(exc.problem) else "",
+                        ) from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(Location(path), f"malformed YAML: {exc}") from exc

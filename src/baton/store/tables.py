@@ -117,3 +117,38 @@ class RunEvent(Base):
     type: Mapped[str] = mapped_column(String(60))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Asset(Base):
+    """One AI tool, agent, automation or model in the footprint, as merged from its sources."""
+
+    __tablename__ = "assets"
+    __table_args__ = (Index("ix_assets_team", "team"), Index("ix_assets_stage", "stage"))
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the AssetSpec, as JSON
+    team: Mapped[str] = mapped_column(String(120))
+    stage: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(30))
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    monthly_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    primary_source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AssetSource(Base):
+    """What one source file says about one asset; several sources may describe the same asset."""
+
+    __tablename__ = "asset_sources"
+    __table_args__ = (UniqueConstraint("asset_id", "source", name="uq_asset_sources_asset_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(120), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    locator: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

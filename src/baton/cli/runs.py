@@ -1,88 +1,28 @@
-"""``baton``: the command line. Each command parses input, calls one service, renders the result.
-
-Every command that shows data takes ``--json``; every refusal or failure exits non-zero with one line
-on stderr saying what went wrong and what to do.
-"""
+"""``baton init|validate|run|decide|runs|worker|demo``: projects and runs."""
 
 from __future__ import annotations
 
 import json
 import signal
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from baton.cli.common import JsonOption, ProjectOption, app, emit_json, launched, refusals, runs_app, term
 from baton.demo import DEMO_WORKLOAD, demo_project_dir, reset_database, run_demo
 from baton.engine.runtime import Runtime
-from baton.errors import BatonError, SpecErrors
+from baton.errors import BatonError
 from baton.scaffold import scaffold_project
 from baton.settings import Settings
 from baton.spec.project import Project
 from baton.steps.python import check_python_steps
 from baton.store.records import RunDetail, RunSummary
 from baton.store.store import Store
-
-app = typer.Typer(help="Baton: the control plane for AI orchestration in a business.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
-runs_app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
-
-out = Console()
-err = Console(stderr=True)
-
-ProjectOption = Annotated[Path | None, typer.Option("--project", "-p", help="project folder (default: $BATON_PROJECT "
-                                                    "or the current folder)", show_default=False)]
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
-
-
-def fail(error: BatonError) -> NoReturn:
-    """Print one line (or one per spec error) on stderr and exit with the error's code."""
-    err.print(f"[red]error:[/red] {error.message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(error.exit_code)
-
-
-@contextmanager
-def refusals() -> Iterator[None]:
-    """Turn Baton errors into a message and an exit code."""
-    try:
-        yield
-    except BatonError as error:
-        fail(error)
-
-
-@contextmanager
-def launched(settings: Settings) -> Iterator[Runtime]:
-    """A launched engine for the duration of a command."""
-    runtime = Runtime(settings)
-    try:
-        runtime.launch()
-        yield runtime
-    finally:
-        runtime.shutdown()
-
-
-def emit_json(data: Any) -> None:
-    """Print JSON (dates as ISO text)."""
-    out.print_json(json.dumps(data, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
 
 # -- project ---------------------------------------------------------------------------------------
 
@@ -92,8 +32,8 @@ def init(directory: Annotated[Path, typer.Argument(help="folder to create the pr
     """Scaffold a project: a workflow, its schemas, a prompt, a Python step and a footprint."""
     with refusals():
         created = scaffold_project(directory)
-    out.print(f"Created a Baton project in [bold]{directory}[/bold] ({len(created)} files).")
-    out.print(f"Next: [cyan]baton validate {directory}[/cyan], then "
+    term.out.print(f"Created a Baton project in [bold]{directory}[/bold] ({len(created)} files).")
+    term.out.print(f"Next: [cyan]baton validate {directory}[/cyan], then "
               f"[cyan]cd {directory} && baton run hello --input samples/hello.json[/cyan]")
 
 
@@ -116,10 +56,10 @@ def validate(
                    "workflows": sorted(report.workflows), "errors": problems})
     else:
         for problem in problems:
-            err.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
+            term.err.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
         if not problems:
             assets = len(report.footprint.assets) if report.footprint else 0
-            out.print(f"[green]✓[/green] {report.files_checked} files valid: {len(report.workflows)} workflows, "
+            term.out.print(f"[green]✓[/green] {report.files_checked} files valid: {len(report.workflows)} workflows, "
                       f"{assets} footprint assets")
     if problems:
         raise typer.Exit(2)
@@ -173,7 +113,7 @@ def _print_started(run_id: str, detail: RunDetail | None, as_json: bool) -> None
         if as_json:
             emit_json({"run_id": run_id, "status": "queued"})
         else:
-            out.print(f"Queued run [bold]{run_id}[/bold]; a `baton worker` will pick it up.")
+            term.out.print(f"Queued run [bold]{run_id}[/bold]; a `baton worker` will pick it up.")
         return
     if as_json:
         emit_json(_detail_dict(detail))
@@ -200,7 +140,7 @@ def decide(
     if as_json:
         emit_json({**_detail_dict(detail), "segment": asdict(result) if result else None})
     else:
-        out.print(f"Recorded [bold]{decision}[/bold] on {step}.")
+        term.out.print(f"Recorded [bold]{decision}[/bold] on {step}.")
         _render_detail(detail)
 
 
@@ -228,7 +168,7 @@ def runs_list(
     for summary in runs:
         table.add_row(summary.id[:12], f"{summary.workflow} v{summary.version}", _status(summary.status),
                       _waiting(summary), summary.business_key or "", f"{summary.started_at:%Y-%m-%d %H:%M:%S}")
-    out.print(table)
+    term.out.print(table)
 
 
 @runs_app.command("show")
@@ -269,12 +209,12 @@ def _waiting(summary: RunSummary) -> str:
 
 def _render_detail(detail: RunDetail) -> None:
     summary = detail.summary
-    out.print(f"Run [bold]{summary.id}[/bold]  {summary.workflow} v{summary.version}  {_status(summary.status)}")
+    term.out.print(f"Run [bold]{summary.id}[/bold]  {summary.workflow} v{summary.version}  {_status(summary.status)}")
     if summary.waiting_on:
-        out.print(f"  waiting on [yellow]{_waiting(summary)}[/yellow]: "
+        term.out.print(f"  waiting on [yellow]{_waiting(summary)}[/yellow]: "
                   f"baton decide {summary.id[:12]} {summary.waiting_on} approve|reject")
     if summary.error:
-        out.print(f"  [red]{summary.error}[/red]", highlight=False)
+        term.out.print(f"  [red]{summary.error}[/red]", highlight=False)
     table = Table(box=None)
     longest_step = max((len(step["step"]) for step in detail.steps), default=4)
     for name, width in (("step", longest_step), ("kind", 6), ("status", 9), ("tries", 5), ("ms", 7)):
@@ -286,7 +226,7 @@ def _render_detail(detail: RunDetail) -> None:
         table.add_row(step["step"], step["kind"], _status(step["status"]), str(step["attempts"]),
                       f"{step['duration_ms']:.1f}" if step["duration_ms"] is not None else "",
                       step["model"] or "", shown[:70] + ("…" if len(shown) > 70 else ""))
-    out.print(table)
+    term.out.print(table)
 
 
 # -- processes -------------------------------------------------------------------------------------
@@ -305,7 +245,7 @@ def worker(
         runtime = Runtime(settings)
         try:
             runtime.launch(worker_concurrency=concurrency)
-            out.print(f"Baton worker on {settings.database_url} (executor {settings.executor_id}); Ctrl-C stops.")
+            term.out.print(f"Baton worker on {settings.database_url} (executor {settings.executor_id}); Ctrl-C stops.")
             try:
                 while not stop.wait(0.5):
                     pass
@@ -313,7 +253,7 @@ def worker(
                 pass
         finally:
             runtime.shutdown()
-    out.print("Worker stopped; unfinished runs resume when a worker starts again.")
+    term.out.print("Worker stopped; unfinished runs resume when a worker starts again.")
 
 
 @app.command()
@@ -324,14 +264,14 @@ def demo(
     """Run the demo company end to end on the embedded default (SQLite, offline models)."""
     with refusals():
         project_dir = demo_project_dir()
-        if not keep:
-            reset_database(project_dir)
         settings = Settings.from_env(project_dir)
+        if not keep and not reset_database(settings.database_url):
+            term.err.print("BATON_DATABASE_URL names a server database: the demo adds to what is there.")
         with launched(settings) as runtime:
             if as_json:
                 tallies = run_demo(runtime)
             else:
-                out.print(f"[bold]Acme[/bold]: three teams, three workflows, {settings.database_url}")
+                term.out.print(f"[bold]Acme[/bold]: three teams, three workflows, {settings.database_url}")
                 tallies = _demo_with_progress(runtime)
     if as_json:
         emit_json({"workflows": [t.to_dict() for t in tallies]})
@@ -340,28 +280,16 @@ def demo(
     for tally in tallies:
         table.add_row(tally.name, str(tally.runs), str(tally.completed), str(tally.waiting_review),
                       str(tally.rejected), str(tally.failed))
-    out.print(table)
-    out.print(f"Inspect: [cyan]baton runs list -p {project_dir} --status waiting[/cyan]")
+    term.out.print(table)
+    term.out.print(f"Inspect: [cyan]baton runs list -p {project_dir} --status waiting[/cyan]")
 
 
 def _demo_with_progress(runtime: Runtime) -> list[Any]:
     columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=out) as progress:
+    with Progress(*columns, console=term.out) as progress:
         tasks = {name: progress.add_task(name, total=None) for name in DEMO_WORKLOAD}
 
         def on_progress(workflow: str, done: int, total: int) -> None:
             progress.update(tasks[workflow], completed=done, total=total)
 
         return run_demo(runtime, on_progress=on_progress)
-
-
-def main() -> None:
-    """Entry point of the ``baton`` script."""
-    try:
-        app()
-    except SpecErrors as error:  # pragma: no cover - refusals() handles it inside commands
-        err.print(error.message)
-        sys.exit(error.exit_code)
-
-
-__all__ = ["app", "main"]

@@ -1,0 +1,17 @@
+"""``baton``: the command line. Each command parses input, calls one service, renders the result.
+
+Every command that shows data takes ``--json``; every refusal or failure exits non-zero with one line
+on stderr saying what went wrong and what to do.
+"""
+
+from __future__ import annotations
+
+from baton.cli import catalog, runs
+from baton.cli.common import app, term
+
+__all__ = ["app", "catalog", "main", "runs", "term"]
+
+
+def main() -> None:
+    """Entry point of the ``baton`` script."""
+    app()
