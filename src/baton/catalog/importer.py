@@ -141,15 +141,21 @@ class FootprintImport:
         fresh = _records(discovered)
         _refuse_duplicates(discovered)
         previous = {(r.asset_id, r.source): r for r in self.store.sources_from(sources)}
-        dropped = [key for key in previous if key not in {(r.asset_id, r.source) for r in fresh}]
+        fresh_keys = {(r.asset_id, r.source) for r in fresh}
+        dropped = [key for key in previous if key not in fresh_keys]
+        dropped_keys = set(dropped)
         affected = {r.asset_id for r in fresh} | {asset_id for asset_id, _ in dropped}
         stored = self.store.sources_for(affected)
+        fresh_by_asset: dict[str, list[SourceRecord]] = {}
+        for record in fresh:
+            fresh_by_asset.setdefault(record.asset_id, []).append(record)
         merged: list[tuple[AssetSpec, str]] = []
         gone: list[str] = []
         for asset_id in sorted(affected):
-            records = {r.source: r for r in stored.get(asset_id, []) if (asset_id, r.source) not in dropped}
-            before = merge_sources(list(records.values()))[0] if records else None
-            records.update({r.source: r for r in fresh if r.asset_id == asset_id})
+            old = {r.source: r for r in stored.get(asset_id, [])}
+            before = merge_sources(list(old.values()))[0] if old else None
+            records = {source: r for source, r in old.items() if (asset_id, source) not in dropped_keys}
+            records.update({r.source: r for r in fresh_by_asset.get(asset_id, [])})
             if not records:
                 gone.append(asset_id)
                 continue

@@ -98,8 +98,14 @@ def score_pairs(
     capability_weight: float,
     data_weight: float,
     threshold: float,
+    max_neighbours: int | None = None,
 ) -> list[PairScore]:
-    """Every pair ``first < second`` whose combined score reaches ``threshold``, in index order."""
+    """Every pair ``first < second`` whose combined score reaches ``threshold``, in index order.
+
+    With ``max_neighbours``, each asset keeps only its most similar partners further down the list:
+    a footprint with a thousand copies of one tool then yields thousands of pairs, not half a million,
+    and still joins them all into one group.
+    """
     n = len(assets)
     if n < 2:
         return []
@@ -118,6 +124,12 @@ def score_pairs(
         rows = np.arange(start, stop)[:, None]
         columns = np.arange(start, n)[None, :]
         combined[columns <= rows] = -1.0  # each pair once, never an asset with itself
+        if max_neighbours is not None and combined.shape[1] > max_neighbours:
+            # Keep exactly each row's k best columns (ties broken arbitrarily but deterministically).
+            best = np.argpartition(combined, -max_neighbours, axis=1)[:, -max_neighbours:]
+            keep = np.zeros(combined.shape, dtype=bool)
+            np.put_along_axis(keep, best, True, axis=1)
+            combined[~keep] = -1.0
         for row, column in np.argwhere(combined >= threshold - _EPSILON):
             found.append(PairScore(
                 first=start + int(row), second=start + int(column), score=float(combined[row, column]),
@@ -186,7 +198,7 @@ def overlap_findings(
     """One ``overlap`` finding per group of assets doing the same job (retired assets excluded)."""
     live = [a for a in assets if a.stage != "retired"]
     pairs = score_pairs(live, purpose_weight=purpose_weight, capability_weight=capability_weight,
-                        data_weight=data_weight, threshold=threshold)
+                        data_weight=data_weight, threshold=threshold, max_neighbours=max_group_size)
     findings = []
     for members, group_pairs in split_groups(pairs, threshold=threshold, max_size=max_group_size):
         findings.append(_group_finding([live[i] for i in members], group_pairs, live, graph, workflows))

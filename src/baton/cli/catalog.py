@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from baton.catalog.footprint import FootprintService
+from baton.catalog.importers.csv_table import COLUMNS
 from baton.catalog.model import Finding
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, refusals, term
 from baton.settings import Settings
@@ -33,7 +34,11 @@ def footprint(project: Path | None) -> Iterator[FootprintService]:
             service.close()
 
 
-@catalog_app.command("import")
+CSV_HELP = "CSV columns (one row an asset): " + "; ".join(
+    f"{c.name}{' (required)' if c.required else ''}: {c.help}" for c in COLUMNS)
+
+
+@catalog_app.command("import", epilog=CSV_HELP)
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="footprint YAML, CSV, n8n exports, Backstage catalog-info.yaml, "
                                                      "or folders of them")],
