@@ -126,6 +126,10 @@ def _summarise(assets: Sequence[AssetSpec], findings: Sequence[Finding]) -> _Sum
 # ---------------------------------------------------------------------------------------------- findings
 
 
+# Findings about the organisation as a whole; they are listed, not drawn on the graph.
+ORGANISATION_KINDS = frozenset({"no-shared-policy", "activity-only-reporting"})
+
+
 @dataclass
 class _Marks:
     """What the findings say about each node and each edge of the graph."""
@@ -191,6 +195,8 @@ def _mark(findings: Sequence[Finding], edges: Sequence[_Edge]) -> _Marks:
         by_pair.setdefault((edge.source, edge.target), []).append(edge.index)
         outgoing.setdefault(edge.source, []).append(edge.index)
     for number, finding in enumerate(findings):
+        if finding.kind in ORGANISATION_KINDS:
+            continue  # about every team's tools at once: marking them all would hide the specific problems
         for asset_id in dict.fromkeys(finding.assets):
             marks.node_findings.setdefault(asset_id, []).append(number)
             (marks.overlap_nodes if _OVERLAP_KIND.search(finding.kind) else marks.issue_nodes).add(asset_id)
