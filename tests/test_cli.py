@@ -456,3 +456,7 @@ def test_demo_runs_every_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert tally["runs"] == tally["completed"] + tally["waiting_review"] + tally["failed"] + tally["rejected"], name
         assert tally["failed"] == 0, name
     assert any(t["waiting_review"] > 0 for t in tallies.values())
+    footprint = report["footprint"]
+    assert footprint["assets"] == 25 and footprint["monthly_cost"] == 14593
+    assert footprint["findings"]["high"] >= 5
+    assert any("3 lead-scoring tools" in headline for headline in footprint["headlines"])

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from baton.catalog.footprint import FootprintService
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError, NotFound
 from baton.store.database import is_sqlite
@@ -85,6 +86,32 @@ def read_items(path: Path) -> Iterator[dict[str, Any]]:
             except json.JSONDecodeError as exc:
                 raise BatonError(f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line") from exc
             yield item
+
+
+@dataclass
+class FootprintSummary:
+    """What the demo's footprint import and analysis found."""
+
+    assets: int
+    monthly_cost: float
+    findings: dict[str, int]
+    headlines: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``footprint`` part of ``baton demo --json``."""
+        return {"assets": self.assets, "monthly_cost": self.monthly_cost, "findings": self.findings,
+                "headlines": self.headlines}
+
+
+def map_footprint(runtime: Runtime) -> FootprintSummary:
+    """Import the company's footprint and analyze it: the orchestrator's first job in a new company."""
+    service = FootprintService(runtime.store, runtime.project)
+    service.import_paths([runtime.settings.project_dir / "footprint.yaml"])
+    assets = service.assets.list_assets()
+    findings = service.analyze()
+    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("high", "medium", "low")}
+    return FootprintSummary(assets=len(assets), monthly_cost=sum(a.monthly_cost for a in assets), findings=counts,
+                            headlines=[f.title for f in findings if f.severity == "high"][:4])
 
 
 Progress = Callable[[str, int, int], None]  # workflow, done, total

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, launched, refusals, runs_app, term
-from baton.demo import DEMO_WORKLOAD, demo_project_dir, reset_database, run_demo
+from baton.demo import DEMO_WORKLOAD, FootprintSummary, demo_project_dir, map_footprint, reset_database, run_demo
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError
 from baton.scaffold import scaffold_project
@@ -268,20 +268,33 @@ def demo(
         if not keep and not reset_database(settings.database_url):
             term.err.print("BATON_DATABASE_URL names a server database: the demo adds to what is there.")
         with launched(settings) as runtime:
+            if not as_json:
+                term.out.print(f"[bold]Acme[/bold] on {settings.database_url}")
+                term.out.print("[bold]1. Map the footprint[/bold] (footprint.yaml: what the teams run today)")
+            footprint = map_footprint(runtime)
             if as_json:
                 tallies = run_demo(runtime)
             else:
-                term.out.print(f"[bold]Acme[/bold]: three teams, three workflows, {settings.database_url}")
+                _print_footprint(footprint)
+                term.out.print("[bold]2. Run the three team workflows[/bold] on the sample data")
                 tallies = _demo_with_progress(runtime)
     if as_json:
-        emit_json({"workflows": [t.to_dict() for t in tallies]})
+        emit_json({"footprint": footprint.to_dict(), "workflows": [t.to_dict() for t in tallies]})
         return
     table = Table("workflow", "runs", "completed", "waiting review", "rejected", "failed", title="Demo summary")
     for tally in tallies:
         table.add_row(tally.name, str(tally.runs), str(tally.completed), str(tally.waiting_review),
                       str(tally.rejected), str(tally.failed))
     term.out.print(table)
-    term.out.print(f"Inspect: [cyan]baton runs list -p {project_dir} --status waiting[/cyan]")
+    term.out.print(f"Inspect: [cyan]baton runs list -p {project_dir} --status waiting[/cyan]  ·  "
+                   f"[cyan]baton catalog analyze -p {project_dir}[/cyan]")
+
+
+def _print_footprint(footprint: FootprintSummary) -> None:
+    counts = ", ".join(f"{n} {severity}" for severity, n in footprint.findings.items() if n)
+    term.out.print(f"   {footprint.assets} AI tools, ${footprint.monthly_cost:,.0f}/month; findings: {counts}")
+    for headline in footprint.headlines:
+        term.out.print(f"   [red]•[/red] {headline}", highlight=False)
 
 
 def _demo_with_progress(runtime: Runtime) -> list[Any]:
