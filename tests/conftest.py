@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dbos._logger import dbos_logger, init_logger
 
 POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL", "")
 
@@ -50,3 +53,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture
+def cli_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No ambient Baton settings; project folders put on sys.path, and their modules, are undone."""
+    for name in ("BATON_DATABASE_URL", "BATON_PROJECT", "BATON_MODEL", "BATON_EXECUTOR_ID", "BATON_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    # DBOS adds its console log handler once per process, on whatever sys.stderr is then; under
+    # CliRunner that stream is closed after the first command, so bind it to this test's stderr.
+    init_logger()
+    for handler in dbos_logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.name == "__dbos_console_log_handler__":
+            monkeypatch.setattr(handler, "stream", sys.stderr)
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        module_file = getattr(sys.modules[name], "__file__", None) or ""
+        if module_file.startswith(str(tmp_path)):
+            del sys.modules[name]

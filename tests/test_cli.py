@@ -7,18 +7,14 @@ after another against a database under ``tmp_path``.
 from __future__ import annotations
 
 import json
-import logging
 import re
-import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
-from dbos._logger import dbos_logger, init_logger
 from typer.testing import CliRunner
 
 from baton.cli import app
@@ -32,25 +28,7 @@ runner = CliRunner()
 BIG_ACCOUNT = {"customer_id": "C-500", "name": "Globex", "email": "it@globex.example", "seats": 500}
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No ambient Baton settings; project folders put on sys.path, and their modules, are undone."""
-    for name in ("BATON_DATABASE_URL", "BATON_PROJECT", "BATON_MODEL", "BATON_EXECUTOR_ID", "BATON_USER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    # DBOS adds its console log handler once per process, on whatever sys.stderr is then; under
-    # CliRunner that stream is closed after the first command, so bind it to this test's stderr.
-    init_logger()
-    for handler in dbos_logger.handlers:
-        if isinstance(handler, logging.StreamHandler) and handler.name == "__dbos_console_log_handler__":
-            monkeypatch.setattr(handler, "stream", sys.stderr)
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        module_file = getattr(sys.modules[name], "__file__", None) or ""
-        if module_file.startswith(str(tmp_path)):
-            del sys.modules[name]
+pytestmark = pytest.mark.usefixtures("cli_isolation")
 
 
 def baton(*args: str | Path) -> Result:

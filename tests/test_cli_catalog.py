@@ -16,10 +16,11 @@ DEMO_FOOTPRINT = ROOT / "examples" / "demo" / "footprint.yaml"
 FIXTURES = Path(__file__).parent / "catalog" / "fixtures"
 
 
+pytestmark = pytest.mark.usefixtures("cli_isolation")
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("BATON_DATABASE_URL", "BATON_PROJECT"):
-        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 

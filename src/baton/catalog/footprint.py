@@ -12,6 +12,7 @@ from baton.catalog.model import Finding
 from baton.catalog.report import render_html, render_markdown
 from baton.errors import Location, NotFound, SpecError
 from baton.settings import Settings
+from baton.spec.loader import load_footprint
 from baton.spec.models import WorkflowSpec
 from baton.spec.project import Project
 from baton.spec.yaml_source import load_yaml
@@ -62,6 +63,14 @@ class FootprintService:
         workflows = self._workflows()
         return analyze(assets, workflows=workflows, policy_teams=self._policy_teams({a.team for a in assets}),
                        settings=self._settings())
+
+    def current_findings(self) -> list[Finding]:
+        """Findings on the imported footprint, or on the project's footprint.yaml when nothing is imported."""
+        if self.assets.count() or not (self.project.root / "footprint.yaml").is_file():
+            return self.analyze()
+        assets = list(load_footprint(self.project.root / "footprint.yaml").assets)
+        return analyze(assets, workflows=self._workflows(),
+                       policy_teams=self._policy_teams({a.team for a in assets}), settings=self._settings())
 
     def report(self, format_: Literal["html", "md"]) -> str:
         """The footprint report as self-contained HTML or Markdown."""

@@ -45,7 +45,7 @@ SENSITIVITIES: tuple[Sensitivity, ...] = ("public", "internal", "confidential", 
 RESTRICTED_DATA = ("pii", "payment_card", "health", "medical", "ssn", "salary", "payroll", "employee_record",
                    "background_check", "biometric", "passport", "bank_account")
 CONFIDENTIAL_DATA = ("contact", "email", "customer", "call_recording", "invoice", "contract", "opportunity",
-                     "ticket", "linkedin_profile", "financial", "expense", "company", "usage", "source_code")
+                     "ticket", "linkedin_profile", "financial", "expense", "source_code")
 PUBLIC_DATA = ("public_web", "product_docs", "help_center", "public")
 
 
@@ -97,7 +97,7 @@ class UseCase(Spec):
 class Portfolio(Spec):
     """The whole ``usecases.yaml``: the use cases and, optionally, weights that override the defaults."""
 
-    use_cases: tuple[UseCase, ...] = Field(min_length=1)
+    use_cases: tuple[UseCase, ...]
     weights: dict[str, Any] | None = None
 
     def get(self, use_case_id: str) -> UseCase | None:

@@ -19,7 +19,9 @@ from pydantic_core import ErrorDetails
 
 from baton.errors import ExpressionError, Location, SpecError, SpecErrors
 from baton.expressions import Expression, template_expressions
+from baton.spec.gates import parse_criterion
 from baton.spec.models import (
+    STAGES,
     STEP_KINDS,
     FootprintSpec,
     HttpStep,
@@ -204,6 +206,15 @@ def check_workflow(spec: WorkflowSpec, path: Path, source: SourceMap) -> None:
                     errors.append(SpecError(source.locate(join_path(field, "uses")),
                                             "a human step cannot run inside a parallel group",
                                             "put it before or after the group"))
+    for stage, gates in spec.promote.items():
+        if stage not in STAGES:
+            errors.append(SpecError(source.locate(f"promote.{stage}"), f"unknown stage '{stage}'",
+                                    f"promote to one of: {', '.join(STAGES)}"))
+        for metric, value in gates.items():
+            try:
+                parse_criterion(metric, value)
+            except ValueError as exc:
+                errors.append(SpecError(source.locate(f"promote.{stage}.{metric}"), str(exc)))
     if errors:
         raise SpecErrors(errors)
 

@@ -15,6 +15,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back naive ones; Baton stores only UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 @dataclass
 class StepRecord:
     """What one step did; the engine builds it inside the durable step so it is checkpointed with it."""

@@ -152,3 +152,19 @@ class AssetSource(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fingerprint: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StageChange(Base):
+    """A workflow moved between stages (promoted, demoted, retired), with the gate results that allowed it."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (Index("ix_stage_changes_workflow", "workflow", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String(120))
+    from_stage: Mapped[str] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    gates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

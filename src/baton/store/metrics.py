@@ -1,0 +1,146 @@
+"""Measured facts about a workflow's runs, read from the run and step rows the engine writes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from baton.store.records import as_utc, utcnow
+from baton.store.tables import Decision, Run, StageChange, StepRun
+
+
+@dataclass(frozen=True)
+class WorkflowMetrics:
+    """What a workflow's runs did, with every rate's numerator and denominator kept.
+
+    Attributes:
+        runs: every run, whatever its state.
+        finished: runs that completed, failed or were rejected (waiting and running ones are not).
+        reviewed: human decisions recorded; ``approved`` of them approved.
+        machine_seconds: per finished run, the time its non-human steps took (a person's wait is
+            not latency the workflow can be blamed for); ``p95_latency_s`` is their 95th percentile.
+        cost_usd: model cost of all steps of all runs.
+        automated: completed runs in which no person decided anything.
+    """
+
+    workflow: str
+    runs: int
+    finished: int
+    completed: int
+    failed: int
+    rejected: int
+    waiting: int
+    reviewed: int
+    approved: int
+    automated: int
+    cost_usd: float
+    p95_latency_s: float | None
+
+    @property
+    def error_rate(self) -> float | None:
+        """Failed runs over finished runs."""
+        return self.failed / self.finished if self.finished else None
+
+    @property
+    def approval_rate(self) -> float | None:
+        """Approvals over decisions."""
+        return self.approved / self.reviewed if self.reviewed else None
+
+    @property
+    def automation_rate(self) -> float | None:
+        """Completed runs no person touched, over completed runs."""
+        return self.automated / self.completed if self.completed else None
+
+    @property
+    def cost_per_run(self) -> float | None:
+        """Model cost per run."""
+        return self.cost_usd / self.runs if self.runs else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, rates included."""
+        return {**asdict(self), "error_rate": self.error_rate, "approval_rate": self.approval_rate,
+                "automation_rate": self.automation_rate, "cost_per_run": self.cost_per_run}
+
+
+class MetricsStore:
+    """Aggregates over runs, steps and decisions; and the record of stage changes."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def workflow_metrics(self, workflow: str) -> WorkflowMetrics:
+        """Measured facts about every run of ``workflow`` (all versions)."""
+        with self.engine.connect() as connection:
+            statuses = dict(connection.execute(
+                sa.select(Run.status, sa.func.count()).where(Run.workflow == workflow).group_by(Run.status)).all())
+            decisions = dict(connection.execute(
+                sa.select(Decision.decision, sa.func.count()).join(Run, Run.id == Decision.run_id)
+                .where(Run.workflow == workflow).group_by(Decision.decision)).all())
+            steps = connection.execute(
+                sa.select(StepRun.run_id, StepRun.kind, StepRun.status, StepRun.started_at, StepRun.ended_at,
+                          StepRun.cost_usd, Run.status)
+                .join(Run, Run.id == StepRun.run_id).where(Run.workflow == workflow)).all()
+        machine: dict[str, float] = {}
+        touched: set[str] = set()
+        cost = 0.0
+        finished_runs: set[str] = set()
+        completed_runs: set[str] = set()
+        for run_id, kind, step_status, started, ended, step_cost, status in steps:
+            cost += step_cost or 0.0
+            if status in ("completed", "failed", "rejected"):
+                finished_runs.add(run_id)
+            if status == "completed":
+                completed_runs.add(run_id)
+            if kind == "human":
+                if step_status == "completed":  # a person decided; a skipped review touched nothing
+                    touched.add(run_id)
+            elif ended is not None and step_status != "skipped":
+                machine[run_id] = machine.get(run_id, 0.0) + (ended - started).total_seconds()
+        completed = int(statuses.get("completed", 0))
+        completed_touched = len(touched & completed_runs)
+        latencies = sorted(machine[r] for r in finished_runs if r in machine)
+        return WorkflowMetrics(
+            workflow=workflow, runs=sum(int(n) for n in statuses.values()),
+            finished=completed + int(statuses.get("failed", 0)) + int(statuses.get("rejected", 0)),
+            completed=completed, failed=int(statuses.get("failed", 0)), rejected=int(statuses.get("rejected", 0)),
+            waiting=int(statuses.get("waiting", 0)), reviewed=sum(int(n) for n in decisions.values()),
+            approved=int(decisions.get("approve", 0)), automated=max(0, completed - completed_touched),
+            cost_usd=round(cost, 6), p95_latency_s=_percentile(latencies, 0.95),
+        )
+
+    def current_stage(self, workflow: str) -> str | None:
+        """The stage the latest recorded change moved the workflow to, or None if none was recorded."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                sa.select(StageChange.to_stage).where(StageChange.workflow == workflow)
+                .order_by(StageChange.id.desc()).limit(1)).scalar()
+
+    def record_stage_change(self, *, workflow: str, from_stage: str, to_stage: str, by: str, reason: str,
+                            gates: dict[str, Any]) -> datetime:
+        """Record who moved a workflow between stages, why, and the gate results."""
+        now = utcnow()
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(StageChange).values(
+                workflow=workflow, from_stage=from_stage, to_stage=to_stage, changed_by=by, reason=reason,
+                gates=gates, changed_at=now))
+        return now
+
+    def stage_history(self, workflow: str) -> list[dict[str, Any]]:
+        """Every recorded stage change of a workflow, oldest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(StageChange).where(StageChange.workflow == workflow)
+                                      .order_by(StageChange.id)).all()
+        return [{"from": r.from_stage, "to": r.to_stage, "by": r.changed_by, "reason": r.reason, "gates": r.gates,
+                 "at": as_utc(r.changed_at).isoformat()} for r in rows]
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of sorted ``values``."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(share * len(values)))
+    return round(values[rank - 1], 4)

@@ -1,0 +1,63 @@
+"""``baton metrics`` and ``baton promote`` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from baton.cli import app
+
+pytestmark = pytest.mark.usefixtures("cli_isolation")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "shop"
+    assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
+    return root
+
+
+def baton(*args: object) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_metrics_and_a_promotion_without_declared_gates(project: Path) -> None:
+    for _ in range(2):
+        assert baton("run", "hello", "--input", project / "samples" / "hello.json", "-p", project)[0] == 0
+    code, out, _ = baton("metrics", "hello", "-p", project, "--json")
+    measured = json.loads(out)
+    assert (code, measured["runs"], measured["completed"], measured["stage"]) == (0, 2, 2, "experiment")
+    code, _, err = baton("promote", "hello", "--to", "pilot", "-p", project)
+    assert code == 7 and "declares no gates for pilot" in err
+
+
+def test_promote_check_with_gates(project: Path) -> None:
+    workflow = project / "workflows" / "hello.yaml"
+    workflow.write_text(workflow.read_text() + "promote:\n  pilot: {min_runs: 1, error_rate: \"<= 0\"}\n")
+    code, out, _ = baton("promote", "hello", "--to", "pilot", "--check", "-p", project)
+    assert code == 7 and "may not move" in out
+    assert baton("run", "hello", "--input", project / "samples" / "hello.json", "-p", project)[0] == 0
+    code, out, _ = baton("promote", "hello", "--to", "pilot", "-p", project, "--json")
+    assert code == 0 and json.loads(out)["passed"] is True
+    code, out, _ = baton("metrics", "hello", "-p", project, "--json")
+    assert json.loads(out)["stage"] == "pilot"
+
+
+def test_portfolio_rank_on_the_demo_links_footprint_findings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BATON_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")  # nothing imported: uses footprint.yaml
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo"
+    code, out, _ = baton("portfolio", "rank", "-p", demo, "--json")
+    ranking = json.loads(out)
+    assert code == 0
+    recommended = [r["id"] for r in ranking["recommendations"]]
+    assert recommended[0] == "lead-qualification"
+    first = next(u for u in ranking["use_cases"] if u["id"] == "lead-qualification")
+    assert any("lead-scoring" in title for title in first["linked_findings"])
+    code, out, _ = baton("portfolio", "rank", "-p", demo)
+    assert code == 0 and "Orchestrate next" in out
+    code, _, err = baton("portfolio", "rank", "-p", tmp_path)
+    assert code == 2 and "usecases.yaml" in err
