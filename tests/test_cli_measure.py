@@ -61,3 +61,26 @@ def test_portfolio_rank_on_the_demo_links_footprint_findings(monkeypatch: pytest
     assert code == 0 and "Orchestrate next" in out
     code, _, err = baton("portfolio", "rank", "-p", tmp_path)
     assert code == 2 and "usecases.yaml" in err
+
+
+def test_outcome_record_import_list_and_roi(project: Path, tmp_path: Path) -> None:
+    workflow = project / "workflows" / "hello.yaml"
+    declared = "  business_key: input.customer_id\n  outcomes: [renewed, churned]"
+    workflow.write_text(workflow.read_text().replace("  business_key: input.customer_id", declared))
+    assert baton("run", "hello", "--input", project / "samples" / "hello.json", "-p", project)[0] == 0
+    code, out, _ = baton("outcome", "record", "-w", "hello", "-k", "C-1", "-e", "renewed", "--value", "900",
+                         "-p", project, "--json")
+    assert code == 0 and json.loads(out)["matched"] is True
+    csv_file = tmp_path / "outcomes.csv"
+    csv_file.write_text("workflow,key,event,value\nhello,C-1,renewed,100\nhello,C-404,churned,\n", encoding="utf-8")
+    code, out, _ = baton("outcome", "import", csv_file, "-p", project, "--json")
+    assert code == 0 and {k: json.loads(out)[k] for k in ("rows", "new", "matched")} == {"rows": 2, "new": 2,
+                                                                                          "matched": 1}
+    code, out, _ = baton("outcome", "list", "--unmatched", "-p", project, "--json")
+    assert [e["key"] for e in json.loads(out)] == ["C-404"]
+    code, out, _ = baton("roi", "hello", "-p", project, "--json")
+    [row] = json.loads(out)["workflows"]
+    assert row["figures"]["manual_cost_usd"]["value"] == round(5 / 60 * 40, 2)
+    assert row["outcomes"]["renewed"] == {"recorded": 2, "matched": 2, "value": 1000.0}
+    code, _, err = baton("outcome", "record", "-w", "hello", "-k", "C-1", "-e", "renew", "-p", project)
+    assert code == 1 and "did you mean 'renewed'" in err

@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError, Conflict
 from baton.measure.promotion import GateFailed, Promotions
-from baton.settings import Settings
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore
-from helpers import write
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
-    module = f"gate_steps_{uuid.uuid4().hex[:8]}"
-    write(tmp_path, {
-        f"{module}.py": """
-            def work(ctx):
-                if ctx.input.get("explode"):
-                    raise RuntimeError("boom")
-                return {"n": ctx.input["n"]}
-        """,
-        "workflows/triage.yaml": f"""
-            workflow: triage
-            version: 1
-            owner: sam@acme.example
-            team: support
-            stage: pilot
-            steps:
-              - {{id: work, uses: python, call: "{module}:work"}}
-              - id: review
-                uses: human
-                when: "input.n >= 5"
-              - {{id: done, uses: python, call: "{module}:work"}}
-            promote:
-              production: {{min_runs: 8, approval_rate: ">= 0.5", error_rate: "<= 0.2", p95_latency_s: "<= 30"}}
-              pilot: {{min_runs: 1}}
-        """,
-    })
-    engine = Runtime(Settings(project_dir=tmp_path, database_url=database_url))
-    engine.launch()
-    try:
-        yield engine
-    finally:
-        engine.shutdown()
-        sys.modules.pop(module, None)
-        sys.path[:] = [p for p in sys.path if p != str(tmp_path)]
 
 
 def promotions(runtime: Runtime) -> Promotions:

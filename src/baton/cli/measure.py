@@ -1,16 +1,19 @@
-"""``baton promote`` and ``baton metrics``: measured gates between experiment, pilot and production."""
+"""``baton metrics``, ``promote``, ``outcome`` and ``roi``: what workflows measurably do and are worth."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, refusals, term
+from baton.measure.outcomes import Outcome, Outcomes, read_outcomes_csv
 from baton.measure.promotion import GateReport, Promotions
+from baton.measure.roi import RoiReport
 from baton.settings import Settings
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore
@@ -88,3 +91,108 @@ def metrics(
 
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
+
+
+outcome_app = typer.Typer(help="Business outcomes: record them, import them, list them.", no_args_is_help=True)
+app.add_typer(outcome_app, name="outcome")
+
+
+@contextmanager
+def outcome_service(project: ProjectOption) -> Iterator[Outcomes]:
+    """The outcome service on the project's database."""
+    with refusals():
+        settings = Settings.from_env(project)
+        store = Store.open(settings.database_url)
+        try:
+            yield Outcomes(store.engine, Project(settings.project_dir))
+        finally:
+            store.close()
+
+
+@outcome_app.command("record")
+def outcome_record(
+    workflow: Annotated[str, typer.Option("--workflow", "-w", help="workflow that handled the item")],
+    key: Annotated[str, typer.Option("--key", "-k", help="business key (lead id, ticket id …)")],
+    event: Annotated[str, typer.Option("--event", "-e", help="one of the workflow's measure.outcomes")],
+    value: Annotated[float | None, typer.Option("--value", help="money or quantity")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="idempotency id (default: derived)")] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record one outcome; it attaches to the run that handled that key, or is kept as unmatched."""
+    with outcome_service(project) as service, refusals():
+        [result] = service.record([Outcome(workflow, key, event, value, event_id)])
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    where = f"run {result.run_id[:12]}" if result.run_id else "no run yet (kept as unmatched)"
+    term.out.print(f"{'Recorded' if result.new else 'Already recorded'} {event} for {key}: {where}.")
+
+
+@outcome_app.command("import")
+def outcome_import(
+    file: Annotated[Path, typer.Argument(help="CSV: workflow, key, event, value, event_id, occurred_at")],
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import outcomes from a CSV in one transaction: every row or none."""
+    with outcome_service(project) as service, refusals():
+        results = service.record(read_outcomes_csv(file), source=str(file))
+    summary = {"rows": len(results), "new": sum(r.new for r in results),
+               "matched": sum(r.run_id is not None for r in results)}
+    if as_json:
+        emit_json({**summary, "events": [r.to_dict() for r in results]})
+        return
+    term.out.print(f"{summary['rows']} rows: {summary['new']} new, {summary['matched']} matched to runs, "
+                   f"{summary['rows'] - summary['matched']} unmatched (kept).")
+
+
+@outcome_app.command("list")
+def outcome_list(
+    workflow: Annotated[str | None, typer.Option("--workflow", "-w")] = None,
+    unmatched: Annotated[bool, typer.Option("--unmatched", help="only events no run handled yet")] = False,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recorded outcomes, newest first; matching earlier unmatched ones to runs that have since handled them."""
+    with outcome_service(project) as service, refusals():
+        service.match_unmatched()
+        events = service.list(workflow=workflow, unmatched=unmatched)
+    if as_json:
+        emit_json(events)
+        return
+    table = Table("event", "workflow", "key", "value", "run", box=None)
+    for item in events:
+        value = "" if item["value"] is None else f"{item['value']:,g}"
+        table.add_row(item["event"], item["workflow"], item["key"], value,
+                      item["run_id"][:12] if item["run_id"] else "[yellow]unmatched[/yellow]")
+    term.out.print(table)
+
+
+@app.command()
+def roi(
+    workflow: Annotated[str | None, typer.Argument(help="one workflow (default: all)")] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Return on investment per workflow: manual baseline vs AI and review cost, hours saved, outcomes."""
+    with refusals():
+        settings = Settings.from_env(project)
+        store = Store.open(settings.database_url)
+        try:
+            report = RoiReport(store.engine, Project(settings.project_dir))
+            rows = [report.workflow(workflow)] if workflow else report.workflows()
+        finally:
+            store.close()
+    if as_json:
+        emit_json({"workflows": [row.to_dict() for row in rows]})
+        return
+    for row in rows:
+        term.out.print(f"[bold]{row.workflow}[/bold] ({row.team}): {row.metrics.finished:,} items finished")
+        if row.note:
+            term.out.print(f"  [yellow]{row.note}[/yellow]")
+        for name, figure in row.figures.items():
+            term.out.print(f"  {name.replace('_', ' '):<18}{figure.value:>14,.2f}   {figure.how}", highlight=False)
+        for event, counts in row.outcomes.items():
+            term.out.print(f"  outcome {event:<10} {counts['recorded']:,.0f} recorded, {counts['matched']:,.0f} "
+                           f"matched, value {counts['value']:,.2f}", highlight=False)

@@ -213,6 +213,7 @@ class Baseline(Spec):
 
     manual_minutes_per_item: float = Field(gt=0)
     hourly_cost_usd: float = Field(gt=0)
+    review_minutes_per_item: float = Field(2.0, ge=0, description="a person's time to review one AI output")
 
 
 class Measure(Spec):

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from baton.store.records import as_utc, utcnow
-from baton.store.tables import Decision, Run, StageChange, StepRun
+from baton.store.tables import Decision, OutcomeEvent, Run, StageChange, StepRun
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class WorkflowMetrics:
     automated: int
     cost_usd: float
     p95_latency_s: float | None
+    outcome_runs: int = 0
 
     @property
     def error_rate(self) -> float | None:
@@ -56,6 +57,11 @@ class WorkflowMetrics:
         return self.automated / self.completed if self.completed else None
 
     @property
+    def outcome_rate(self) -> float | None:
+        """Completed runs with a recorded business outcome, over completed runs."""
+        return self.outcome_runs / self.completed if self.completed else None
+
+    @property
     def cost_per_run(self) -> float | None:
         """Model cost per run."""
         return self.cost_usd / self.runs if self.runs else None
@@ -63,7 +69,8 @@ class WorkflowMetrics:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, rates included."""
         return {**asdict(self), "error_rate": self.error_rate, "approval_rate": self.approval_rate,
-                "automation_rate": self.automation_rate, "cost_per_run": self.cost_per_run}
+                "automation_rate": self.automation_rate, "cost_per_run": self.cost_per_run,
+                "outcome_rate": self.outcome_rate}
 
 
 class MetricsStore:
@@ -84,6 +91,9 @@ class MetricsStore:
                 sa.select(StepRun.run_id, StepRun.kind, StepRun.status, StepRun.started_at, StepRun.ended_at,
                           StepRun.cost_usd, Run.status)
                 .join(Run, Run.id == StepRun.run_id).where(Run.workflow == workflow)).all()
+            outcome_runs = connection.execute(
+                sa.select(sa.func.count(sa.distinct(OutcomeEvent.run_id))).join(Run, Run.id == OutcomeEvent.run_id)
+                .where(OutcomeEvent.workflow == workflow, Run.status == "completed")).scalar() or 0
         machine: dict[str, float] = {}
         touched: set[str] = set()
         cost = 0.0
@@ -109,7 +119,7 @@ class MetricsStore:
             completed=completed, failed=int(statuses.get("failed", 0)), rejected=int(statuses.get("rejected", 0)),
             waiting=int(statuses.get("waiting", 0)), reviewed=sum(int(n) for n in decisions.values()),
             approved=int(decisions.get("approve", 0)), automated=max(0, completed - completed_touched),
-            cost_usd=round(cost, 6), p95_latency_s=_percentile(latencies, 0.95),
+            cost_usd=round(cost, 6), p95_latency_s=_percentile(latencies, 0.95), outcome_runs=int(outcome_runs),
         )
 
     def current_stage(self, workflow: str) -> str | None:

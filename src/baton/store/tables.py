@@ -168,3 +168,23 @@ class StageChange(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     gates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutcomeEvent(Base):
+    """A business result (a deal won, a ticket reopened) attached to the run that handled its item."""
+
+    __tablename__ = "outcome_events"
+    __table_args__ = (
+        Index("ix_outcome_events_workflow", "workflow", "event"),
+        Index("ix_outcome_events_run", "run_id"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(120))
+    business_key: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(120))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: no run handled that key (yet)
+    source: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,55 @@
+"""A launched runtime on a project with one measured workflow (triage: work, review when n >= 5, done)."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from baton.engine.runtime import Runtime
+from baton.settings import Settings
+from helpers import write
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
+    module = f"gate_steps_{uuid.uuid4().hex[:8]}"
+    write(tmp_path, {
+        f"{module}.py": """
+            def work(ctx):
+                if ctx.input.get("explode"):
+                    raise RuntimeError("boom")
+                return {"n": ctx.input["n"]}
+        """,
+        "workflows/triage.yaml": f"""
+            workflow: triage
+            version: 1
+            owner: sam@acme.example
+            team: support
+            stage: pilot
+            steps:
+              - {{id: work, uses: python, call: "{module}:work"}}
+              - id: review
+                uses: human
+                when: "input.n >= 5"
+              - {{id: done, uses: python, call: "{module}:work"}}
+            promote:
+              production: {{min_runs: 8, approval_rate: ">= 0.5", error_rate: "<= 0.2", p95_latency_s: "<= 30"}}
+              pilot: {{min_runs: 1}}
+            measure:
+              baseline: {{manual_minutes_per_item: 10, hourly_cost_usd: 60, review_minutes_per_item: 3}}
+              outcomes: [resolved, reopened]
+              business_key: "input.n"
+        """,
+    })
+    engine = Runtime(Settings(project_dir=tmp_path, database_url=database_url))
+    engine.launch()
+    try:
+        yield engine
+    finally:
+        engine.shutdown()
+        sys.modules.pop(module, None)
+        sys.path[:] = [p for p in sys.path if p != str(tmp_path)]
