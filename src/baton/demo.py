@@ -8,8 +8,10 @@ business would see on any given day.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from sqlalchemy.engine import make_url
 from baton.catalog.footprint import FootprintService
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError, NotFound
+from baton.settings import Settings
 from baton.store.database import is_sqlite
 
 # workflow → (sample data file, reviewer who decides its parked runs)
@@ -41,6 +44,19 @@ def demo_project_dir() -> Path:
     if checkout.is_dir():
         return checkout
     raise NotFound("demo project", str(checkout), "reinstall Baton; the demo ships with it")
+
+
+def demo_settings(project_dir: Path) -> Settings:
+    """Settings for the demo: its own database in a checkout, ``./.baton/demo.db`` when installed.
+
+    An installed package's folder may not be writable, so the demo keeps its data where it is run.
+    """
+    settings = Settings.from_env(project_dir)
+    packaged = project_dir == Path(__file__).parent / "demo_project"
+    if packaged and not os.environ.get("BATON_DATABASE_URL"):
+        url = f"sqlite:///{(Path.cwd() / '.baton' / 'demo.db').resolve()}"
+        settings = dataclasses.replace(settings, database_url=url)
+    return settings
 
 
 def reset_database(database_url: str) -> bool:

@@ -14,7 +14,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, launched, refusals, runs_app, term
-from baton.demo import DEMO_WORKLOAD, FootprintSummary, demo_project_dir, map_footprint, reset_database, run_demo
+from baton.demo import (
+    DEMO_WORKLOAD,
+    FootprintSummary,
+    demo_project_dir,
+    demo_settings,
+    map_footprint,
+    reset_database,
+    run_demo,
+)
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError
 from baton.scaffold import scaffold_project
@@ -264,7 +272,7 @@ def demo(
     """Run the demo company end to end on the embedded default (SQLite, offline models)."""
     with refusals():
         project_dir = demo_project_dir()
-        settings = Settings.from_env(project_dir)
+        settings = demo_settings(project_dir)
         if not keep and not reset_database(settings.database_url):
             term.err.print("BATON_DATABASE_URL names a server database: the demo adds to what is there.")
         with launched(settings) as runtime:
