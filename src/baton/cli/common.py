@@ -16,6 +16,7 @@ from rich.console import Console
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError
 from baton.settings import Settings
+from baton.store.store import Store
 
 app = typer.Typer(help="Baton: the control plane for AI orchestration in a business.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -51,6 +52,17 @@ def refusals() -> Iterator[None]:
         yield
     except BatonError as error:
         fail(error)
+
+
+@contextmanager
+def opened(project: Path | None) -> Iterator[tuple[Settings, Store]]:
+    """The project's settings and its (migrated) database for the duration of a command."""
+    settings = Settings.from_env(project)
+    store = Store.open(settings.database_url)
+    try:
+        yield settings, store
+    finally:
+        store.close()
 
 
 @contextmanager

@@ -10,26 +10,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from baton.cli.common import JsonOption, ProjectOption, app, emit_json, refusals, term
+from baton.cli.common import JsonOption, ProjectOption, app, emit_json, opened, refusals, term
 from baton.measure.outcomes import Outcome, Outcomes, read_outcomes_csv
 from baton.measure.promotion import GateReport, Promotions
 from baton.measure.roi import RoiReport
 from baton.settings import Settings
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore
-from baton.store.store import Store
 
 
 @contextmanager
 def promotions(project: ProjectOption) -> Iterator[Promotions]:
     """The promotion service on the project's database."""
-    with refusals():
-        settings = Settings.from_env(project)
-        store = Store.open(settings.database_url)
-        try:
-            yield Promotions(MetricsStore(store.engine), Project(settings.project_dir))
-        finally:
-            store.close()
+    with refusals(), opened(project) as (settings, store):
+        yield Promotions(MetricsStore(store.engine), Project(settings.project_dir))
 
 
 @app.command()
@@ -100,13 +94,8 @@ app.add_typer(outcome_app, name="outcome")
 @contextmanager
 def outcome_service(project: ProjectOption) -> Iterator[Outcomes]:
     """The outcome service on the project's database."""
-    with refusals():
-        settings = Settings.from_env(project)
-        store = Store.open(settings.database_url)
-        try:
-            yield Outcomes(store.engine, Project(settings.project_dir))
-        finally:
-            store.close()
+    with refusals(), opened(project) as (settings, store):
+        yield Outcomes(store.engine, Project(settings.project_dir))
 
 
 @outcome_app.command("record")
@@ -176,14 +165,9 @@ def roi(
     as_json: JsonOption = False,
 ) -> None:
     """Return on investment per workflow: manual baseline vs AI and review cost, hours saved, outcomes."""
-    with refusals():
-        settings = Settings.from_env(project)
-        store = Store.open(settings.database_url)
-        try:
-            report = RoiReport(store.engine, Project(settings.project_dir))
-            rows = [report.workflow(workflow)] if workflow else report.workflows()
-        finally:
-            store.close()
+    with refusals(), opened(project) as (settings, store):
+        report = RoiReport(store.engine, Project(settings.project_dir))
+        rows = [report.workflow(workflow)] if workflow else report.workflows()
     if as_json:
         emit_json({"workflows": [row.to_dict() for row in rows]})
         return

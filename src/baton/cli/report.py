@@ -7,13 +7,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from baton.cli.common import JsonOption, ProjectOption, app, emit_json, refusals, term
+from baton.cli.common import JsonOption, ProjectOption, app, emit_json, opened, refusals, term
 from baton.errors import BatonError
 from baton.measure.leadership import gather
 from baton.measure.leadership_report import render_csv, render_html
-from baton.settings import Settings
 from baton.spec.project import Project
-from baton.store.store import Store
 
 
 @app.command()
@@ -26,13 +24,8 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """The leadership one-pager: net saving, hours saved, AI cost, quality, stages and top findings."""
-    with refusals():
-        settings = Settings.from_env(project)
-        store = Store.open(settings.database_url)
-        try:
-            data = gather(store, Project(settings.project_dir), days=days)
-        finally:
-            store.close()
+    with refusals(), opened(project) as (settings, store):
+        data = gather(store, Project(settings.project_dir), days=days)
         if as_json:
             emit_json(data.to_dict())
             return
