@@ -33,3 +33,5 @@ def test_python_is_not_reachable() -> None:
 def test_render_value_keeps_types_and_interpolates_text() -> None:
     rendered = render_value({"size": "${{ input.deal_size * 2 }}", "text": "Hi ${{ input.name }}!", "n": 3}, VARS)
     assert rendered == {"size": 24000, "text": "Hi Acme!", "n": 3}
+    assert isinstance(rendered["size"], int)  # whole JSON numbers come back as ints, not 24000.0
+    assert render_value("${{ input.deal_size / 8.0 }}", VARS) == 1500 and render_value("${{ 0.5 * 3.0 }}", VARS) == 1.5

@@ -111,8 +111,10 @@ def to_python(value: Any) -> Any:
         return bool(value)
     if isinstance(value, celtypes.IntType | celtypes.UintType):
         return int(value)
-    if isinstance(value, celtypes.DoubleType):
-        return float(value)
+    if isinstance(value, celtypes.DoubleType | float):  # celpy's arithmetic can hand back plain floats
+        # JSON numbers travel as CEL doubles; give whole ones back as ints so 12345 stays "12345", not "12345.0".
+        number = float(value)
+        return int(number) if number.is_integer() else number
     if isinstance(value, celtypes.StringType):
         return str(value)
     if isinstance(value, celtypes.MapType):

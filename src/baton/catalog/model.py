@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from pydantic import ValidationError
+
+from baton.errors import Location, SpecError
 from baton.spec.models import AssetSpec
 
 SourceKind = Literal["footprint", "csv", "n8n", "backstage", "code"]
@@ -89,3 +92,14 @@ def slugify(text: str, *, prefix: str = "") -> str:
     slug = _NOT_SLUG.sub("-", text.lower()).strip("-")[:80].strip("-")
     slug = f"{prefix}-{slug}" if prefix and slug else (slug or prefix or "asset")
     return slug if slug[0].isalnum() else f"a{slug}"
+
+
+def validate_asset(fields: dict[str, Any], *, where: Location, what: str) -> AssetSpec:
+    """An AssetSpec from what an importer derived; a bad field is a SpecError at ``where`` naming ``what``."""
+    try:
+        return AssetSpec.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field_path = ".".join(str(part) for part in error["loc"])
+        raise SpecError(Location(where.file, where.line, field_path),
+                        f"{what} gives an invalid asset: {error['msg']}") from exc

@@ -211,9 +211,6 @@ class Runtime:
         if spec.measure and spec.measure.business_key:
             value = Expression.compile(spec.measure.business_key).evaluate(
                 {"input": run_input}, where=f"{spec.workflow} measure.business_key")
-            # JSON numbers are doubles in CEL; a ticket number 12345 must stay "12345", not "12345.0".
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
             key = None if value is None else str(value)
         return version_id, key
 

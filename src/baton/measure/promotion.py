@@ -89,7 +89,8 @@ class Promotions:
         measured = self.metrics.workflow_metrics(spec.workflow)
         gates = parse_gates(spec.promote.get(to_stage, {}))
         results = tuple(_evaluate(criterion, measured) for criterion in gates)
-        return GateReport(spec.workflow, self.stage(spec.workflow), to_stage, results, measured)
+        stage = self.metrics.current_stage(spec.workflow) or spec.stage  # the spec is already loaded
+        return GateReport(spec.workflow, stage, to_stage, results, measured)
 
     def change(self, workflow: str, to_stage: str, *, by: str, reason: str = "") -> GateReport:
         """Move a workflow to another stage, or raise saying exactly which criteria failed.

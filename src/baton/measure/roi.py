@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from baton.spec.models import WorkflowSpec
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore, WorkflowMetrics
 from baton.store.tables import OutcomeEvent
@@ -61,11 +62,14 @@ class RoiReport:
 
     def workflows(self) -> list[WorkflowRoi]:
         """ROI of every workflow in the project, by name."""
-        return [self.workflow(name) for name in sorted(self.project.check().workflows)]
+        loaded = self.project.check().workflows
+        return [self._roi(loaded[name].spec) for name in sorted(loaded)]
 
     def workflow(self, name: str) -> WorkflowRoi:
         """ROI of one workflow."""
-        spec = self.project.workflow(name).spec
+        return self._roi(self.project.workflow(name).spec)
+
+    def _roi(self, spec: WorkflowSpec) -> WorkflowRoi:
         measured = self.metrics.workflow_metrics(spec.workflow)
         outcomes = self._outcomes(spec.workflow)
         baseline = spec.measure.baseline if spec.measure else None

@@ -31,11 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from baton.catalog.model import UNASSIGNED_TEAM, DiscoveredAsset, Provenance, SourceKind, slugify
+from baton.catalog.model import UNASSIGNED_TEAM, DiscoveredAsset, Provenance, SourceKind, slugify, validate_asset
 from baton.errors import Location, SpecError
-from baton.spec.models import AssetSpec
 from baton.spec.yaml_source import SourceMap, join_path
 
 _ASSET_KINDS = frozenset({"component", "resource", "api", "airesource"})
@@ -247,13 +245,7 @@ def _asset(path: Path, entity: _Entity, ids: dict[str, str], others: set[str]) -
     if spec.get("system"):
         evidence.append(f"part of system {spec['system']}")
     evidence += [f"provides API {ref}" for ref in _strings(spec.get("providesApis"))]
-    try:
-        asset = AssetSpec.model_validate(fields)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        at = ".".join(str(part) for part in error["loc"])
-        raise SpecError(Location(path, entity.line, at), f"{entity.ref} gives an invalid asset: {error['msg']}"
-                        ) from exc
+    asset = validate_asset(fields, where=Location(path, entity.line), what=f"{entity.ref}")
     locator = f"{entity.ref} at line {entity.line}"
     return DiscoveredAsset(asset, Provenance(str(path), locator, "backstage"), tuple(evidence))
 

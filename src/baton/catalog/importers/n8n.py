@@ -33,11 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
-from baton.catalog.model import UNASSIGNED_TEAM, DiscoveredAsset, Provenance, SourceKind, slugify
+from baton.catalog.model import UNASSIGNED_TEAM, DiscoveredAsset, Provenance, SourceKind, slugify, validate_asset
 from baton.errors import Location, SpecError
-from baton.spec.models import AssetSpec
 
 _LANGCHAIN = "@n8n/n8n-nodes-langchain"
 _BUILT_IN = ("n8n-nodes-base", _LANGCHAIN)
@@ -252,13 +249,7 @@ def _asset(path: Path, wf: _Workflow, asset_id: str, by_n8n_id: dict[str, str],
         "stage": "production" if active else "experiment", "feeds": scan.feeds,
         "notes": "" if scan.ai_nodes else "no AI nodes",
     }
-    try:
-        asset = AssetSpec.model_validate(fields)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        at = ".".join(str(part) for part in error["loc"])
-        raise SpecError(Location(path, wf.line, at), f"workflow '{wf.name}' gives an invalid asset: {error['msg']}"
-                        ) from exc
+    asset = validate_asset(fields, where=Location(path, wf.line), what=f"workflow '{wf.name}'")
     locator = f"workflow {wf.data.get('id') or wf.name}"
     return DiscoveredAsset(asset, Provenance(str(path), locator, "n8n"), tuple(scan.evidence))
 
