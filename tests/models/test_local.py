@@ -343,10 +343,10 @@ def test_local_resolves_to_one_shared_provider() -> None:
 
 def test_unknown_provider_is_a_config_error_that_lists_what_exists() -> None:
     with pytest.raises(ConfigError) as caught:
-        ProviderRegistry().resolve("openai:gpt-4o-mini", default="local")
+        ProviderRegistry().resolve("mistral:large", default="local")
     message = str(caught.value)
-    assert "'openai'" in message
-    assert "available are: local" in message
+    assert "'mistral'" in message
+    assert "available are: local, openai" in message
     assert "connectors work" in message
 
 

@@ -1,7 +1,8 @@
 """Model providers: who answers an ``llm`` step, and what the answer cost.
 
-Only the offline ``local`` provider exists so far: a deterministic classifier and a template, honest
-about not being a language model. Hosted and self-hosted models arrive with the connectors work.
+Two providers exist: ``local``, offline and deterministic (a classifier and a template, honest about not
+being a language model), and ``openai``, which reaches OpenAI or any OpenAI-compatible server (Ollama,
+vLLM, llama.cpp) through the official SDK. Costs come from a :class:`PriceTable`.
 
 Example::
 
@@ -18,6 +19,8 @@ Example::
 from baton.models.base import Completion, CompletionRequest, ModelError, Provider
 from baton.models.classifier import TextClassifier, train_classifier
 from baton.models.local import LocalProvider
+from baton.models.openai_compat import OpenAICompatibleProvider
+from baton.models.prices import Price, PriceTable
 from baton.models.registry import ProviderRegistry, parse_model_ref, resolve_model
 
 __all__ = [
@@ -25,6 +28,9 @@ __all__ = [
     "CompletionRequest",
     "LocalProvider",
     "ModelError",
+    "OpenAICompatibleProvider",
+    "Price",
+    "PriceTable",
     "Provider",
     "ProviderRegistry",
     "TextClassifier",

@@ -62,9 +62,17 @@ class Provider(Protocol):
 
     Implementations are created once per process and shared between threads, so ``complete`` must be
     safe to call concurrently.
+
+    Attributes:
+        name: the provider's name, the part of a model reference before the colon (``"openai"``).
+        external: ``True`` when the provider sends data outside this process or machine (a hosted
+            API, a server elsewhere), so redaction and data-access policies apply to what it is sent.
     """
 
     name: str
+    external: bool
+    """True when the provider sends data outside this process/machine, so redaction and data-access
+    policies apply."""
 
     def complete(self, request: CompletionRequest) -> Completion:
         """Answer ``request``.

@@ -63,6 +63,7 @@ class LocalProvider:
     """
 
     name = "local"
+    external = False  # answers in this process; nothing leaves the machine
 
     def __init__(self, templates: TemplateRenderer | None = None) -> None:
         """Create the provider.

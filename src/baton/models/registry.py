@@ -8,13 +8,18 @@ from collections.abc import Callable, Mapping
 from baton.errors import ConfigError
 from baton.models.base import Provider
 from baton.models.local import LocalProvider
+from baton.models.openai_compat import OpenAICompatibleProvider
 
 __all__ = ["ProviderRegistry", "parse_model_ref", "resolve_model"]
 
 ProviderFactory = Callable[[], Provider]
 
 # Named in the error for an unknown provider, so a user knows what is coming and that it is not a typo.
-_PLANNED = ("openai", "anthropic", "gemini")
+_PLANNED = ("anthropic", "gemini")
+
+
+def _default_factories() -> dict[str, ProviderFactory]:
+    return {"local": LocalProvider, "openai": OpenAICompatibleProvider.from_env}
 
 
 def parse_model_ref(ref: str) -> tuple[str, str]:
@@ -60,10 +65,11 @@ class ProviderRegistry:
         """Create a registry.
 
         Args:
-            factories: provider name -> callable creating the provider; only ``local`` when omitted.
+            factories: provider name -> callable creating the provider; when omitted, ``local`` and
+                ``openai`` (OpenAI or any OpenAI-compatible server, configured from the environment).
         """
         self._factories: dict[str, ProviderFactory] = dict(
-            factories if factories is not None else {"local": LocalProvider}
+            factories if factories is not None else _default_factories()
         )
         self._providers: dict[str, Provider] = {}
         self._lock = threading.Lock()
@@ -85,7 +91,8 @@ class ProviderRegistry:
             ``model`` is ``""`` when the reference names only a provider.
 
         Raises:
-            ConfigError: the reference is empty or names a provider this registry does not have.
+            ConfigError: the reference is empty, names a provider this registry does not have, or the
+                provider's settings are unusable (e.g. a malformed ``BATON_OPENAI_BASE_URL``).
         """
         chosen = ref if ref is not None and ref.strip() else default
         name, model = parse_model_ref(chosen)
@@ -102,12 +109,14 @@ class ProviderRegistry:
         known = ", ".join(self.names) or "none"
         planned = [p for p in _PLANNED if p not in self._factories]
         text = f"model '{ref}' names the provider '{name}', but the providers available are: {known}"
-        if planned:
+        if "openai" in self._factories:
             text += (
-                f". Real providers ({', '.join(planned)} and OpenAI-compatible servers such as Ollama) "
-                "arrive with the connectors work"
+                ". Self-hosted servers (Ollama, vLLM, llama.cpp) are reached as 'openai:MODEL' with "
+                "BATON_OPENAI_BASE_URL set to their /v1 URL"
             )
-        return text + "; use 'local' (set BATON_MODEL=local or drop the step's model:) meanwhile"
+        if planned:
+            text += f". The {' and '.join(planned)} providers arrive with the connectors work"
+        return text + "; meanwhile use one of the available providers (e.g. BATON_MODEL=local)"
 
 
 _default_registry = ProviderRegistry()
