@@ -84,7 +84,7 @@ def test_init_creates_a_project_that_validates(tmp_path: Path) -> None:
     assert "files valid: 1 workflows, 1 footprint assets" in one_line(validated.stdout)
 
     report = baton_json("validate", root)
-    assert report == {"ok": True, "files": 2, "workflows": ["hello"], "errors": []}
+    assert report == {"ok": True, "files": 3, "workflows": ["hello"], "errors": []}
 
 
 def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
@@ -192,13 +192,19 @@ def test_big_account_waits_for_review_then_decide_completes_it(project: Path) ->
     began = datetime.fromisoformat(shown["started_at"])
     assert timedelta(hours=3, minutes=59) < due - began < timedelta(hours=4, minutes=1)  # sla: 4h
 
+    [task] = shown["tasks"]
+    assert (task["gate"], task["assignee"], task["approvals"]) == ("review", "approver@operations", "0/1")
     table = baton("runs", "show", run_id, "-p", project)
     assert table.exit_code == 0
-    assert f"baton decide {run_id[:12]} review approve|reject" in one_line(table.stdout)
+    assert f"open task {task['id'][:8]}" in one_line(table.stdout)
+
+    refused = baton("decide", run_id[:8], "review", "approve", "--as", "you@example.com", "-p", project)
+    assert refused.exit_code == 8  # an owner, not an approver
+    assert "may not approve" in one_line(refused.stderr)
 
     decided = baton("decide", run_id[:8], "review", "approve", "--as", "boss@example.com", "-p", project)
     assert decided.exit_code == 0, decided.output
-    assert "Recorded approve on review" in one_line(decided.stdout)
+    assert "approve by boss@example.com" in one_line(decided.stdout)
 
     final = baton_json("runs", "show", run_id, "-p", project)
     assert final["status"] == "completed"
@@ -207,7 +213,7 @@ def test_big_account_waits_for_review_then_decide_completes_it(project: Path) ->
         ("draft", "completed"), ("review", "completed"), ("send", "completed")]
     assert final["output"]["send"]["to"] == BIG_ACCOUNT["email"]
 
-    again = baton("decide", run_id[:8], "review", "approve", "-p", project)
+    again = baton("decide", run_id[:8], "review", "approve", "--as", "boss@example.com", "-p", project)
     assert again.exit_code == 6
     assert "error:" in again.stderr
     assert baton_json("runs", "show", run_id, "-p", project)["status"] == "completed"
@@ -215,16 +221,16 @@ def test_big_account_waits_for_review_then_decide_completes_it(project: Path) ->
 
 def test_decide_json_reports_the_continued_segment(project: Path) -> None:
     started = run_json(project, "hello", input_file(project, "big.json", BIG_ACCOUNT))
-    decided = baton_json("decide", started["id"], "review", "approve", "-p", project)
-    assert decided["status"] == "completed"
-    assert decided["segment"]["status"] == "completed"
+    decided = baton_json("decide", started["id"], "review", "approve", "--as", "boss@example.com", "-p", project)
+    assert decided["task"]["outcome"] == "approve"
+    assert decided["run"]["status"] == "completed"
 
 
 def test_reject_needs_a_reason_and_then_rejects(project: Path) -> None:
     started = run_json(project, "hello", input_file(project, "big.json", BIG_ACCOUNT))
     run_id = started["id"]
 
-    refused = baton("decide", run_id, "review", "reject", "-p", project)
+    refused = baton("decide", run_id, "review", "reject", "--as", "boss@example.com", "-p", project)
     assert refused.exit_code != 0
     assert "reason" in refused.stderr
     assert baton_json("runs", "show", run_id, "-p", project)["status"] == "waiting"  # nothing recorded
@@ -233,11 +239,42 @@ def test_reject_needs_a_reason_and_then_rejects(project: Path) -> None:
     assert unknown.exit_code != 0
     assert "approve" in unknown.stderr and "reject" in unknown.stderr
 
-    rejected = baton("decide", run_id, "review", "reject", "--reason", "too pushy", "-p", project)
+    rejected = baton("decide", run_id, "review", "reject", "--reason", "too pushy", "--as", "boss@example.com",
+                     "-p", project)
     assert rejected.exit_code == 0, rejected.output
     final = baton_json("runs", "show", run_id, "-p", project)
     assert final["status"] == "rejected"
     assert "send" not in [s["step"] for s in final["steps"] if s["status"] == "completed"]
+
+
+def test_inbox_shows_the_task_and_task_edit_checks_the_contract_then_completes_the_run(project: Path) -> None:
+    started = run_json(project, "hello", input_file(project, "big.json", BIG_ACCOUNT))
+    mine = baton_json("inbox", "--mine", "--as", "boss@example.com", "-p", project)
+    assert [(t["run_id"], t["gate"]) for t in mine] == [(started["id"], "review")]
+    assert baton_json("inbox", "--mine", "--as", "stranger@example.com", "-p", project) == []
+    task_id = mine[0]["id"]
+
+    shown = baton("task", "show", task_id[:8], "--as", "boss@example.com", "-p", project)
+    assert shown.exit_code == 0, shown.output
+    assert f"content hash: {mine[0]['shown_hash']}" in one_line(shown.stdout)
+
+    bad = input_file(project, "bad.json", {"subject": "Hi", "body": "short"})
+    refused = baton("task", "edit", task_id, "--output", bad, "--as", "boss@example.com", "-p", project)
+    assert refused.exit_code == 3  # the step's output contract
+    assert baton_json("task", "show", task_id, "--as", "boss@example.com", "-p", project)["status"] == "open"
+
+    stale = baton("task", "approve", task_id, "--hash", "0000", "--as", "boss@example.com", "-p", project)
+    assert stale.exit_code == 6
+    assert "changed since you looked" in one_line(stale.stderr)
+
+    fixed = {"subject": "Welcome to the team", "body": "Hello and welcome, we are glad to have you with us."}
+    edited = baton_json("task", "edit", task_id, "--output", input_file(project, "fixed.json", fixed),
+                        "--hash", mine[0]["shown_hash"][:12], "--as", "boss@example.com", "-p", project)
+    assert edited["task"]["outcome"] == "edit"
+    assert {change["path"] for change in edited["task"]["edit_diff"]} == {"subject", "body"}
+    assert edited["run"]["status"] == "completed"
+    final = baton_json("runs", "show", started["id"], "-p", project)
+    assert final["output"]["send"]["subject"] == "Welcome to the team"  # the next step got the edit
 
 
 def test_decide_on_an_unknown_run_exits_5(project: Path) -> None:
@@ -263,7 +300,7 @@ def test_deciding_a_step_the_run_does_not_wait_on_exits_6(project: Path) -> None
     started = run_json(project, "hello", input_file(project, "big.json", BIG_ACCOUNT))
     result = baton("decide", started["id"], "send", "approve", "-p", project)
     assert result.exit_code == 6
-    assert "is not waiting on step 'send' (it waits on 'review')" in one_line(result.stderr)
+    assert "is not waiting on 'send' (it waits on 'review')" in one_line(result.stderr)
     assert baton_json("runs", "show", started["id"], "-p", project)["status"] == "waiting"
 
 

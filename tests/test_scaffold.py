@@ -13,6 +13,7 @@ from baton.scaffold import scaffold_project
 
 EXPECTED = {
     "baton.yaml",
+    "people.yaml",
     "workflows/hello.yaml",
     "schemas/customer.json",
     "schemas/greeting.json",

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from baton.approvals import Approvals, Directory
 from baton.catalog.footprint import FootprintService
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError, NotFound
@@ -26,10 +27,10 @@ from baton.settings import Settings
 from baton.store.database import is_sqlite
 
 # workflow → (sample data file, reviewer who decides its parked runs)
-DEMO_WORKLOAD: dict[str, tuple[str, str]] = {
-    "campaign-drafting": ("data/briefs.jsonl", "editor@acme.example"),
-    "lead-qualification": ("data/leads.jsonl", "head-of-sales@acme.example"),
-    "support-routing": ("data/tickets.jsonl", "support-lead@acme.example"),
+DEMO_WORKLOAD: dict[str, tuple[str, tuple[str, ...]]] = {  # sample items, and reviewers in people.yaml
+    "campaign-drafting": ("data/briefs.jsonl", ("editor@acme.example", "head-of-marketing@acme.example")),
+    "lead-qualification": ("data/leads.jsonl", ("head-of-sales@acme.example", "marco@acme.example")),
+    "support-routing": ("data/tickets.jsonl", ("support-lead@acme.example", "kofi@acme.example")),
 }
 REVIEWED_SHARE = 0.7  # the rest of the parked reviews stay in the inbox
 REJECTED_SHARE = 0.1  # of the reviewed ones
@@ -136,7 +137,8 @@ Progress = Callable[[str, int, int], None]  # workflow, done, total
 def run_demo(runtime: Runtime, *, on_progress: Progress | None = None) -> list[WorkflowTally]:
     """Run every sample item, then the scripted reviews; return what happened per workflow."""
     tallies: list[WorkflowTally] = []
-    for workflow, (data_file, reviewer) in DEMO_WORKLOAD.items():
+    approvals = Approvals(runtime.store, Directory(runtime.project.directory()), resume=runtime.continue_run)
+    for workflow, (data_file, reviewers) in DEMO_WORKLOAD.items():
         loaded = runtime.project.workflow(workflow)
         items = list(read_items(runtime.settings.project_dir / data_file))
         tally = WorkflowTally(workflow)
@@ -149,22 +151,29 @@ def run_demo(runtime: Runtime, *, on_progress: Progress | None = None) -> list[W
                 parked.append((started.run_id, started.result.waiting_on, f"{workflow}:{done}"))
             if on_progress:
                 on_progress(workflow, done, len(items))
-        for run_id, step, item_key in parked:
-            _review(runtime, run_id, step, reviewer, item_key)
+        for run_id, _, item_key in parked:
+            _review(approvals, run_id, reviewers, item_key)
         _count(runtime, tally)
         tallies.append(tally)
     return tallies
 
 
-def _review(runtime: Runtime, run_id: str, step: str, reviewer: str, item_key: str) -> None:
+def _review(approvals: Approvals, run_id: str, reviewers: tuple[str, ...], item_key: str) -> None:
+    """Decide the run's open tasks as the team's reviewers would; some stay in the inbox."""
     # A stable pseudo-random draw per sample item, so the demo tells the same story every time.
     draw = int(hashlib.sha256(item_key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     if draw >= REVIEWED_SHARE:
         return
-    if draw < REVIEWED_SHARE * REJECTED_SHARE:
-        runtime.decide(run_id, step, "reject", by=reviewer, reason="Not ready: needs a human rewrite")
-    else:
-        runtime.decide(run_id, step, "approve", by=reviewer)
+    for _ in range(4):  # a run may park again after a decision (a review rule, then a human step)
+        open_tasks = approvals.tasks.find(run_id=run_id)
+        if not open_tasks:
+            return
+        task = open_tasks[0]
+        if draw < REVIEWED_SHARE * REJECTED_SHARE:
+            approvals.reject(task.id, reviewers[0], "Not ready: needs a human rewrite")
+            return
+        for reviewer in reviewers[: task.approvals_required]:  # four eyes: distinct approvers
+            approvals.approve(task.id, reviewer)
 
 
 def _count(runtime: Runtime, tally: WorkflowTally) -> None:

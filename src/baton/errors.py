@@ -9,7 +9,9 @@ The tree::
     ├── ExpressionError        a ``when:`` or ``${{ }}`` expression cannot be compiled or evaluated
     ├── NotFound               a run, step, workflow or file that does not exist
     ├── Conflict               the action collides with the current state (e.g. a decided step)
-    └── ConfigError            a setting or environment variable is unusable
+    ├── ConfigError            a setting or environment variable is unusable
+    ├── Forbidden              the user may not do this (role, team, or deciding their own run)
+    └── PolicyDenied           a guardrail refused a data flow or a budget was exhausted
 
 Each constructor takes domain arguments and builds a message that says what is wrong, where, and
 what to do next, so callers never format messages themselves.
@@ -148,3 +150,28 @@ class ConfigError(BatonError):
 
     code = "config_invalid"
     exit_code = 2
+
+
+class Forbidden(BatonError):
+    """The acting user lacks the role, team or independence the action needs."""
+
+    code = "forbidden"
+    exit_code = 8
+
+
+class PolicyDenied(BatonError):
+    """A guardrail refused the action: data of a class that may not flow to a target, or a spent budget.
+
+    Attributes:
+        rule: which rule refused (``policy-name#3`` or ``guardrails[1]``).
+        step: ``workflow/step``.
+    """
+
+    code = "policy_denied"
+    exit_code = 9
+
+    def __init__(self, *, step: str, rule: str, problem: str, hint: str = "") -> None:
+        self.step = step
+        self.rule = rule
+        text = f"step '{step}': {problem} (refused by {rule})"
+        super().__init__(f"{text}; {hint}" if hint else text)

@@ -30,6 +30,7 @@ steps:
     uses: human
     when: "input.seats >= 100"
     assign: {{role: approver, team: operations}}
+    show: [draft]                             # what the reviewer sees, approves or edits
     sla: 4h
   - id: send
     uses: python
@@ -86,6 +87,13 @@ def send_greeting(ctx: StepContext) -> dict[str, str]:
     return {{"to": ctx.input["email"], "subject": draft["subject"], "message_id": ctx.idempotency_key}}
 ''',
     "samples/hello.json": '{{"customer_id": "C-1", "name": "Ada", "email": "ada@example.com", "seats": 12}}\n',
+    "people.yaml": """\
+# Who may decide review tasks: each person's teams and their roles there ("*" means every team).
+# Commands act as $BATON_USER (or --as). Nobody may approve a run they started themselves.
+people:
+  - {{user: boss@example.com, name: Your reviewer, teams: {{operations: [approver]}}}}
+  - {{user: you@example.com, name: You, teams: {{operations: [owner]}}}}
+""",
     "footprint.yaml": """\
 # What the business runs today; `baton validate` checks it.
 assets:

@@ -115,7 +115,8 @@ def test_a_replayed_step_updates_its_row_instead_of_adding_one(store: Store) -> 
     assert [(s["step"], s["status"], s["output"]) for s in detail.steps] == [
         ("a", "completed", {"a": 2}), ("b", "completed", {"b": 1})]
     assert [(e["type"], e["data"]) for e in detail.events] == [
-        ("run.created", {"version": "lead@1", "by": "cli", "status": "running"}), ("run.retrying", {"n": 1})]
+        ("run.created", {"version": "lead@1", "by": "cli", "status": "running", "policies": []}),
+        ("run.retrying", {"n": 1})]
 
 
 def test_apply_tracks_waiting_and_end(store: Store) -> None:

@@ -6,10 +6,10 @@ on stderr saying what went wrong and what to do.
 
 from __future__ import annotations
 
-from baton.cli import catalog, measure, portfolio, report, runs
+from baton.cli import approvals, catalog, measure, portfolio, report, runs
 from baton.cli.common import app, term
 
-__all__ = ["app", "catalog", "main", "measure", "portfolio", "report", "runs", "term"]
+__all__ = ["app", "approvals", "catalog", "main", "measure", "portfolio", "report", "runs", "term"]
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from baton.cli.approvals import approvals_over
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, launched, refusals, runs_app, term
 from baton.demo import (
     DEMO_WORKLOAD,
@@ -129,29 +130,6 @@ def _print_started(run_id: str, detail: RunDetail | None, as_json: bool) -> None
     _render_detail(detail)
 
 
-@app.command()
-def decide(
-    run_id: Annotated[str, typer.Argument(help="run id (a unique prefix is enough)")],
-    step: Annotated[str, typer.Argument(help="the human step the run waits on")],
-    decision: Annotated[str, typer.Argument(help="approve or reject")],
-    reason: Annotated[str, typer.Option("--reason", "-r", help="why (required to reject)")] = "",
-    by: Annotated[str | None, typer.Option("--as", help="who decides (default: $BATON_USER)")] = None,
-    project: ProjectOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Approve or reject the step a run waits on; the run continues from there."""
-    with refusals():
-        settings = Settings.from_env(project)
-        with launched(settings) as runtime:
-            result = runtime.decide(run_id, step, decision, by=by, reason=reason)
-            detail = runtime.store.get_run(runtime.resolve_run_id(run_id))
-    if as_json:
-        emit_json({**_detail_dict(detail), "segment": asdict(result) if result else None})
-    else:
-        term.out.print(f"Recorded [bold]{decision}[/bold] on {step}.")
-        _render_detail(detail)
-
-
 @runs_app.command("list")
 def runs_list(
     workflow: Annotated[str | None, typer.Option("--workflow", "-w")] = None,
@@ -200,7 +178,7 @@ def runs_show(
 
 def _detail_dict(detail: RunDetail) -> dict[str, Any]:
     return {**asdict(detail.summary), "input": detail.input, "output": detail.output, "steps": detail.steps,
-            "events": detail.events}
+            "tasks": detail.tasks, "events": detail.events}
 
 
 def _status(status: str) -> str:
@@ -219,8 +197,12 @@ def _render_detail(detail: RunDetail) -> None:
     summary = detail.summary
     term.out.print(f"Run [bold]{summary.id}[/bold]  {summary.workflow} v{summary.version}  {_status(summary.status)}")
     if summary.waiting_on:
-        term.out.print(f"  waiting on [yellow]{_waiting(summary)}[/yellow]: "
-                  f"baton decide {summary.id[:12]} {summary.waiting_on} approve|reject")
+        term.out.print(f"  waiting on [yellow]{_waiting(summary)}[/yellow]")
+        for task in detail.tasks:
+            why = task["reason"] or "review"
+            term.out.print(f"  open task [bold]{task['id'][:8]}[/bold]: {task['title']} ({why}); "
+                           f"assignee {task['assignee']}, due {task['due_at'] or '-'}; "
+                           f"see `baton task show {task['id'][:8]}`", highlight=False)
     if summary.error:
         term.out.print(f"  [red]{summary.error}[/red]", highlight=False)
     table = Table(box=None)
@@ -253,10 +235,11 @@ def worker(
         runtime = Runtime(settings)
         try:
             runtime.launch(worker_concurrency=concurrency)
+            approvals = approvals_over(settings, runtime.store, runtime.continue_run)
             term.out.print(f"Baton worker on {settings.database_url} (executor {settings.executor_id}); Ctrl-C stops.")
             try:
                 while not stop.wait(0.5):
-                    pass
+                    approvals.tick()  # escalate and expire overdue review tasks
             except KeyboardInterrupt:
                 pass
         finally:

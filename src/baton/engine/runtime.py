@@ -29,9 +29,11 @@ from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, SetWorkflowID
 from baton.engine.attempts import Attempts
 from baton.engine.contracts import check_contract
 from baton.engine.executor import RunExecutor, SegmentResult
+from baton.engine.policies import PolicyCache
 from baton.errors import BatonError, Conflict, ContractViolation, NotFound, StepFailed
 from baton.expressions import Expression
 from baton.models.registry import ProviderRegistry
+from baton.policy.guardrails import Guardrails
 from baton.settings import Settings
 from baton.spec.loader import LoadedWorkflow
 from baton.spec.models import HumanStep, ParallelGroup, WorkflowSpec
@@ -84,9 +86,11 @@ class Runtime:
         self._frozen: dict[str, str] = {}  # digest → id of a version that has run with exactly that content
         self._launched = False
         self._client: DBOSClient | None = None
+        self._policies = PolicyCache(self.project, self.store)
         self._executor = RunExecutor(
             store=self.store, spec_for=lambda version_id: self._spec(version_id)[0],
             attempt=self._attempt, run_branches=self._run_branches, durable_clock=self._durable_now,
+            guardrails_for=self._guardrails,
         )
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -165,11 +169,15 @@ class Runtime:
         step = next(s for s in spec.all_steps() if s.id == step_id)
         assert not isinstance(step, HumanStep | ParallelGroup)
         call = StepCall(run_id=run_id, workflow=spec.workflow, version=spec.version, step=step,
-                        input=run_input, outputs=outputs, base_dir=base_dir)
+                        input=run_input, outputs=outputs, base_dir=base_dir,
+                        guard=self._guardrails(run_id, version_id))
         return Attempts(runner=self._dispatch).run(call)
 
     def _dispatch(self, call: StepCall) -> StepResult:
         return self._kinds[call.step.uses](call)
+
+    def _guardrails(self, run_id: str, version_id: str) -> Guardrails:
+        return self._policies.guardrails(run_id, self._spec(version_id)[0], version_id)
 
     def _spec(self, version_id: str) -> tuple[WorkflowSpec, Path]:
         # Versions are immutable once they have run, so a parsed spec can be cached for good.
@@ -186,6 +194,8 @@ class Runtime:
 
     def prepare(self, workflow: str | LoadedWorkflow, run_input: dict[str, Any]) -> tuple[str, str | None]:
         """Check a workflow and an input without starting anything; return (version id, business key).
+
+        The organisation policies that cover the workflow are registered by :meth:`start_run`.
 
         Raises:
             SpecErrors, NotFound: the workflow cannot be loaded.
@@ -229,15 +239,16 @@ class Runtime:
         """
         loaded = workflow if isinstance(workflow, LoadedWorkflow) else self.project.workflow(workflow)
         version_id, business_key = self.prepare(loaded, run_input)
+        policy_ids = self._policies.applicable(loaded.spec)
         run_id = uuid.uuid4().hex
         by = started_by or self.settings.user
         if detach:
-            self._enqueue(run_id, version_id, run_input, business_key, by)
+            self._enqueue(run_id, version_id, run_input, business_key, by, policy_ids)
             self._frozen[loaded.digest] = version_id
             return StartedRun(run_id, None)
         self._require_launched()
-        self.store.create_run(run_id=run_id, version_id=version_id, input=run_input,
-                              business_key=business_key, started_by=by, status="running")
+        self.store.create_run(run_id=run_id, version_id=version_id, input=run_input, business_key=business_key,
+                              started_by=by, status="running", policy_ids=policy_ids)
         self._frozen[loaded.digest] = version_id
         try:
             with SetWorkflowID(run_id):
@@ -248,7 +259,7 @@ class Runtime:
         return StartedRun(run_id, _segment_result(handle.get_result()))
 
     def _enqueue(self, run_id: str, version_id: str, run_input: dict[str, Any], business_key: str | None,
-                 by: str) -> None:
+                 by: str, policy_ids: list[str]) -> None:
         options: EnqueueOptions = {
             "queue_name": QUEUE_NAME, "workflow_name": SEGMENT, "workflow_id": run_id,
             "app_version": ENGINE_VERSION,
@@ -257,18 +268,18 @@ class Runtime:
         # One transaction: the run row and its queue entry exist together or not at all.
         with self.store.session() as session, session.begin():
             self.store.add_run(session, run_id=run_id, version_id=version_id, input=run_input,
-                               business_key=business_key, started_by=by, status="queued")
+                               business_key=business_key, started_by=by, status="queued", policy_ids=policy_ids)
             client.enqueue_in_transaction(session, options, run_id, version_id, 0, run_input, None, True)
 
     def decide(self, run_id: str, step_id: str, decision: str, *, by: str | None = None,
                reason: str = "") -> SegmentResult | None:
-        """Record a decision on a parked human step and continue the run from it.
+        """Record a decision on a parked gate as the system, without authorisation, and continue the run.
 
-        In a launched process the continuation runs here and its result is returned; otherwise it
-        is queued for a worker and None is returned.
+        People decide through :class:`baton.approvals.Approvals`, which checks who may decide, four
+        eyes and the content hash; this is the engine's own door (tests, tools, recovery).
 
         Raises:
-            Conflict: the run is not waiting on that step, or it was already decided.
+            Conflict: the run is not waiting on that gate, or it was already decided.
             BatonError: an unknown decision, or a rejection without a reason.
         """
         if decision not in ("approve", "reject"):
@@ -278,15 +289,22 @@ class Runtime:
         run_id = self.resolve_run_id(run_id)
         message = self.store.record_decision(run_id=run_id, step_id=step_id, decision=decision,
                                              by=by or self.settings.user, reason=reason)
-        return self._continue(run_id, step_id, message)
+        return self.continue_run(run_id, step_id, message)
 
-    def _continue(self, run_id: str, step_id: str, message: dict[str, Any], *,
-                  wait: bool = True) -> SegmentResult | None:
+    def continue_run(self, run_id: str, gate: str, message: dict[str, Any], *,
+                     wait: bool = True) -> SegmentResult | None:
+        """Start the segment after a recorded decision on ``gate``; at most once per run and gate.
+
+        In a launched process the continuation runs here (its result is returned when ``wait``);
+        otherwise it is queued for a worker and None is returned.
+        """
         summary = self.store.run_row(run_id)
         version_id = f"{summary.workflow}@{summary.version}"
         spec, _ = self._spec(version_id)
+        step_id = gate.split("@", 1)[0]
         start = next(i for i, s in enumerate(spec.steps) if s.id == step_id)
-        workflow_id = f"{run_id}:{step_id}"
+        message = {**message, "gate": gate}
+        workflow_id = f"{run_id}:{gate}"
         if not self._launched:
             options: EnqueueOptions = {"queue_name": QUEUE_NAME, "workflow_name": SEGMENT,
                                        "workflow_id": workflow_id, "app_version": ENGINE_VERSION}
@@ -304,7 +322,7 @@ class Runtime:
         """
         parked = self.store.decided_but_parked()
         for run_id, step_id, message in parked:
-            self._continue(run_id, step_id, message, wait=False)
+            self.continue_run(run_id, step_id, message, wait=False)
         return len(parked)
 
     def resolve_run_id(self, prefix: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,9 +32,19 @@ from baton.spec.models import (
     PythonStep,
     WorkflowSpec,
 )
+from baton.spec.policy import (
+    RULE_KINDS,
+    BudgetRule,
+    DataRule,
+    DirectorySpec,
+    PolicySpec,
+    RedactRule,
+    ReviewRule,
+)
 from baton.spec.yaml_source import SourceMap, join_path, load_yaml
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+_UNION_TAGS = (*STEP_KINDS, "parallel", "review", "data", "redact", "budget")
 _MAX_REF_DEPTH = 20
 
 
@@ -74,6 +85,26 @@ def load_footprint(path: Path) -> FootprintSpec:
     if not isinstance(raw, dict) or "assets" not in raw:
         raise SpecErrors([SpecError(source.locate(""), "not a footprint document", "it needs an 'assets:' list")])
     return validate_model(FootprintSpec, raw, source)
+
+
+def load_policy(path: Path) -> PolicySpec:
+    """Load and validate an organisation policy (``policies/*.yaml``); expressions are compiled here."""
+    raw, source = load_yaml(path)
+    if not isinstance(raw, dict) or "policy" not in raw:
+        raise SpecErrors([SpecError(source.locate(""), "not a policy document", "it needs a 'policy:' key")])
+    spec = validate_model(PolicySpec, raw, source)
+    errors = [error for index, rule in enumerate(spec.rules) for error in _check_rule(rule, f"rules[{index}]", source)]
+    if errors:
+        raise SpecErrors(errors)
+    return spec
+
+
+def load_directory(path: Path) -> DirectorySpec:
+    """Load ``people.yaml``: who is in which team with which roles."""
+    raw, source = load_yaml(path)
+    if not isinstance(raw, dict) or "people" not in raw:
+        raise SpecErrors([SpecError(source.locate(""), "not a people document", "it needs a 'people:' list")])
+    return validate_model(DirectorySpec, raw, source)
 
 
 def resolve_refs(value: Any, path: Path, source: SourceMap, field: str = "", depth: int = 0) -> Any:
@@ -126,7 +157,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     previous: int | str | None = None
     for part in loc:
         # Pydantic puts the union tag after a list index (steps[2].llm.prompt): it is not a field.
-        if isinstance(previous, int) and isinstance(part, str) and part in (*STEP_KINDS, "parallel"):
+        if isinstance(previous, int) and isinstance(part, str) and part in _UNION_TAGS:
             previous = part
             continue
         if isinstance(part, str) and part.startswith("function-after["):
@@ -145,6 +176,8 @@ def _spec_error(error: ErrorDetails, source: SourceMap, model: type[BaseModel]) 
         guess = difflib.get_close_matches(given, STEP_KINDS, n=1)
         hint = f"did you mean '{guess[0]}'?" if guess else f"use one of: {', '.join(STEP_KINDS)}"
         return SpecError(source.locate(join_path(path, "uses")), f"unknown step kind '{given}'", hint)
+    if kind == "union_tag_not_found" and path.split("[")[0] in ("guardrails", "rules"):
+        return SpecError(location, "a rule needs one of: " + ", ".join(RULE_KINDS))
     if kind == "union_tag_not_found":
         return SpecError(location, "a step needs 'uses:' (one of " + ", ".join(STEP_KINDS) + ") or 'parallel:'")
     if kind == "extra_forbidden":
@@ -163,6 +196,7 @@ def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
     """Field names (and aliases) of the model that the erroneous key sits in."""
     kinds: dict[str, type[BaseModel]] = {
         "llm": LlmStep, "python": PythonStep, "http": HttpStep, "human": HumanStep, "parallel": ParallelGroup,
+        "review": ReviewRule, "data": DataRule, "redact": RedactRule, "budget": BudgetRule,
     }
     current: type[BaseModel] | None = model
     for part in loc[:-1]:
@@ -194,10 +228,15 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 def check_workflow(spec: WorkflowSpec, path: Path, source: SourceMap) -> None:
     """Checks Pydantic cannot make: expressions compile, schemas are schemas, files exist."""
     errors: list[SpecError] = []
+    step_ids = {step.id for step in spec.all_steps()}
     if spec.input is not None:
         errors.extend(_check_schema(spec.input, source.locate("input")))
     for index, step in enumerate(spec.steps):
         errors.extend(_check_step(step, f"steps[{index}]", path, source))
+        if isinstance(step, HumanStep) and step.reviewed_step and step.reviewed_step not in step_ids:
+            errors.append(SpecError(source.locate(f"steps[{index}].review"),
+                                    f"no step '{step.reviewed_step}' to review",
+                                    "review: and show: name earlier steps"))
         if isinstance(step, ParallelGroup):
             for inner_index, inner in enumerate(step.parallel):
                 field = f"steps[{index}].parallel[{inner_index}]"
@@ -206,6 +245,13 @@ def check_workflow(spec: WorkflowSpec, path: Path, source: SourceMap) -> None:
                     errors.append(SpecError(source.locate(join_path(field, "uses")),
                                             "a human step cannot run inside a parallel group",
                                             "put it before or after the group"))
+    for index, rule in enumerate(spec.guardrails):
+        errors.extend(_check_rule(rule, f"guardrails[{index}]", source))
+    for index, rule in enumerate(spec.guardrails):
+        if isinstance(rule, ReviewRule):
+            for unknown in sorted(set(rule.steps) - step_ids):
+                errors.append(SpecError(source.locate(f"guardrails[{index}].steps"), f"no step '{unknown}'",
+                                        f"steps of this workflow: {', '.join(sorted(step_ids))}"))
     for stage, gates in spec.promote.items():
         if stage not in STAGES:
             errors.append(SpecError(source.locate(f"promote.{stage}"), f"unknown stage '{stage}'",
@@ -241,6 +287,22 @@ def _check_step(step: Any, field: str, path: Path, source: SourceMap) -> list[Sp
                 errors.append(SpecError(source.locate(join_path(field, name)), f"file '{relative}' not found",
                                         f"paths are relative to {path.name}'s folder"))
     return errors
+
+
+def _check_rule(rule: object, field: str, source: SourceMap) -> list[SpecError]:
+    """Compile what a rule holds now, so a bad expression or pattern fails at load with its line."""
+    if isinstance(rule, ReviewRule):
+        return _check_expression(rule.review_when, source.locate(join_path(field, "review_when")))
+    if isinstance(rule, RedactRule):
+        errors = []
+        for index, custom in enumerate(rule.redact.custom):
+            try:
+                re.compile(custom.pattern)
+            except re.error as exc:
+                errors.append(SpecError(source.locate(f"{field}.redact.custom[{index}].pattern"),
+                                        f"pattern {custom.pattern!r} is not a valid regular expression: {exc}"))
+        return errors
+    return []
 
 
 def _check_expression(expression: str, where: Location) -> list[SpecError]:

@@ -27,38 +27,16 @@ Paths (``$ref``, ``prompt``, ``template``, ``train``) are relative to the docume
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+from baton.spec.base import SLUG, STAGES, Assignment, JsonSchema, Spec, Stage, parse_duration
+from baton.spec.policy import Guardrail
+
+__all__ = ["SLUG", "STAGES", "STEP_KINDS", "Assignment", "JsonSchema", "Spec", "Stage", "parse_duration"]
+
 STEP_KINDS = ("llm", "python", "http", "human")
-STAGES = ("experiment", "pilot", "production", "retired")
-Stage = Literal["experiment", "pilot", "production", "retired"]
-JsonSchema = dict[str, Any]
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: str | float | int) -> float:
-    """Seconds in a duration such as ``"30s"``, ``"5m"``, ``"4h"``, ``"2d"`` or a bare number of seconds."""
-    if isinstance(value, int | float):
-        if value <= 0:
-            raise ValueError("a duration must be positive")
-        return float(value)
-    match = _DURATION.match(value)
-    if not match:
-        raise ValueError(f"'{value}' is not a duration; write e.g. 500ms, 30s, 5m, 4h or 2d")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-class Spec(BaseModel):
-    """Base of every spec model: unknown fields are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 class Retry(Spec):
     """How often a failing step is tried again, and how long to wait between tries."""
@@ -140,36 +118,35 @@ class HttpStep(StepBase):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Assignment(Spec):
-    """Who may decide a human step: a user, or anyone with a role (optionally in a team)."""
-
-    user: str | None = None
-    role: str | None = None
-    team: str | None = None
-
-    @model_validator(mode="after")
-    def _someone(self) -> Assignment:
-        if not (self.user or self.role or self.team):
-            raise ValueError("assign needs at least one of user, role or team")
-        return self
-
-
 class HumanStep(StepBase):
-    """Wait durably for a person to approve or reject; the output is their decision."""
+    """Wait durably for a person to approve, edit or reject; the output is their decision."""
 
     uses: Literal["human"]
     assign: Assignment | None = None
-    sla: float | None = Field(None, description="seconds (or a duration like 4h) to decide")
-    escalate_to: str | None = None
+    sla: float | None = Field(None, description="seconds (or a duration like 4h) to decide before escalation")
+    escalate_to: list[str] = Field(default_factory=list, description="users (with @) or roles, in order")
+    approvals: int = Field(1, ge=1, le=3, description="distinct approvers needed (2 = four eyes)")
+    expires: float | None = Field(None, description="after this long the task expires and the run fails")
     instructions: str = ""
     show: list[str] = Field(default_factory=list, description="step ids whose outputs the reviewer sees")
+    review: str | None = Field(None, description="the step whose output an edit replaces; default: first of show")
     on_reject: Literal["stop", "continue"] = Field(
         "stop", description="stop: the run ends as rejected; continue: later steps run and see the rejection")
 
-    @field_validator("sla", mode="before")
+    @field_validator("sla", "expires", mode="before")
     @classmethod
-    def _sla_duration(cls, value: Any) -> Any:
+    def _durations(cls, value: Any) -> Any:
         return None if value is None else parse_duration(value)
+
+    @field_validator("escalate_to", mode="before")
+    @classmethod
+    def _escalation_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @property
+    def reviewed_step(self) -> str | None:
+        """The step whose output the reviewer approves and may edit."""
+        return self.review or (self.show[0] if self.show else None)
 
 
 class ParallelGroup(Spec):
@@ -233,9 +210,10 @@ class WorkflowSpec(Spec):
     owner: str
     team: str
     stage: Stage = "experiment"
+    tags: list[str] = Field(default_factory=list, description="labels organisation policies can select on")
     input: JsonSchema | None = None
     steps: list[AnyStep] = Field(min_length=1)
-    guardrails: list[dict[str, Any]] = Field(default_factory=list)
+    guardrails: list[Guardrail] = Field(default_factory=list)
     measure: Measure | None = None
     promote: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton.errors import BatonError, Location, NotFound, SpecError, SpecErrors
-from baton.spec.loader import LoadedWorkflow, load_footprint, load_workflow
+from baton.spec.loader import LoadedWorkflow, load_directory, load_footprint, load_policy, load_workflow
 from baton.spec.models import FootprintSpec
+from baton.spec.policy import DirectorySpec, PolicySpec
 
 
 @dataclass
@@ -17,6 +18,8 @@ class ProjectReport:
 
     workflows: dict[str, LoadedWorkflow] = field(default_factory=dict)
     footprint: FootprintSpec | None = None
+    policies: dict[str, PolicySpec] = field(default_factory=dict)
+    directory: DirectorySpec | None = None
     errors: list[SpecError] = field(default_factory=list)
     files_checked: int = 0
 
@@ -37,6 +40,33 @@ class Project:
         """Workflow documents, sorted by path."""
         folder = self.root / "workflows"
         return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+
+    def policy_files(self) -> list[Path]:
+        """Organisation policy documents, sorted by path."""
+        folder = self.root / "policies"
+        return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+
+    def policies(self) -> list[tuple[PolicySpec, Path]]:
+        """Every organisation policy with its file.
+
+        Raises:
+            SpecErrors: a policy is invalid, or two files define the same policy.
+        """
+        found: dict[str, Path] = {}
+        loaded = []
+        for path in self.policy_files():
+            policy = load_policy(path)
+            if policy.policy in found:
+                raise SpecErrors([SpecError(Location(path, 1, "policy"),
+                                            f"policy '{policy.policy}' is also defined in {found[policy.policy]}")])
+            found[policy.policy] = path
+            loaded.append((policy, path))
+        return loaded
+
+    def directory(self) -> DirectorySpec:
+        """``people.yaml``, or an empty directory when the project has none (then only named users decide)."""
+        path = self.root / "people.yaml"
+        return load_directory(path) if path.is_file() else DirectorySpec()
 
     def workflow(self, name: str) -> LoadedWorkflow:
         """Load the workflow called ``name`` (its ``workflow:`` key, or a file path)."""
@@ -89,6 +119,24 @@ class Project:
                 report.errors.extend(exc.errors)
             except BatonError as exc:
                 report.errors.append(exc if isinstance(exc, SpecError) else SpecError(Location(footprint), str(exc)))
+        for path in self.policy_files():
+            report.files_checked += 1
+            try:
+                policy = load_policy(path)
+            except SpecErrors as exc:
+                report.errors.extend(exc.errors)
+                continue
+            if policy.policy in report.policies:
+                report.errors.append(SpecError(Location(path, 1, "policy"),
+                                               f"policy '{policy.policy}' is defined twice"))
+            report.policies[policy.policy] = policy
+        people = self.root / "people.yaml"
+        if people.is_file():
+            report.files_checked += 1
+            try:
+                report.directory = load_directory(people)
+            except SpecErrors as exc:
+                report.errors.extend(exc.errors)
         if report.files_checked == 0:
             report.errors.append(SpecError(Location(self.root), "no workflows/*.yaml or footprint.yaml found",
                                            "run `baton init DIR` to scaffold a project"))

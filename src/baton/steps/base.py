@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from baton.spec.models import HttpStep, LlmStep, PythonStep
+
+
+class CallGuard(Protocol):
+    """The run's guardrails, as a step kind sees them: consulted before anything leaves the process."""
+
+    def outbound(self, where: str, target: str, external: bool, declared: Iterable[str],
+                 payload: Any) -> tuple[Any, Callable[[Any], Any]]:
+        """Return what may be sent to ``target`` (redacted) and how to restore the answer; raise PolicyDenied."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,7 @@ class StepCall:
     outputs: dict[str, Any]  # finished steps' outputs by step id
     base_dir: Path
     attempt: int = 1
+    guard: CallGuard | None = None  # None: no guardrails apply (tests, tools outside a run)
 
     @property
     def idempotency_key(self) -> str:

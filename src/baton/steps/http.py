@@ -27,6 +27,9 @@ class HttpKind:
         headers = {k: str(v) for k, v in render_value(dict(call.step.headers), variables, where=call.where).items()}
         body = render_value(call.step.json_body, variables, where=call.where)
         headers.setdefault("Idempotency-Key", call.idempotency_key)
+        if call.guard is not None:  # a tool is another system: data rules apply, nothing is redacted
+            call.guard.outbound(call.where, f"http:{httpx.URL(url).host}", True, call.step.data,
+                                {"url": url, "json": body})
         try:
             response = self.client.request(call.step.method, url, headers=headers,
                                            json=body if body is not None else None,

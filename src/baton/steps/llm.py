@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from baton.models.base import CompletionRequest
 from baton.models.registry import ProviderRegistry
@@ -25,12 +27,16 @@ class LlmKind:
         context = {"input": call.input, "steps": dict(call.outputs)}
         prompt = render_file(prompt_path, context)
         provider, model = self.registry.resolve(step.model, default=self.default_model)
+        restore: Callable[[Any], Any] | None = None
+        if call.guard is not None:  # checked and redacted before the provider sees a byte
+            prompt, restore = call.guard.outbound(call.where, f"provider:{provider.name}", provider.external,
+                                                  step.data, prompt)
         completion = provider.complete(CompletionRequest(
             prompt=prompt, output_schema=step.output, context=context, offline=step.offline,
             base_dir=call.base_dir, model=model, step=call.where,
         ))
         return StepResult(
-            output=completion.output,
+            output=restore(completion.output) if restore else completion.output,
             model=_qualified(completion.provider, completion.model),
             prompt_hash=hashlib.sha256(prompt_path.read_bytes()).hexdigest(),
             input_tokens=completion.input_tokens,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +52,37 @@ class StepRecord:
         return cls(**data)
 
 
+def content_hash(subject: dict[str, Any]) -> str:
+    """SHA-256 of what a reviewer is shown (the run's input and the outputs under review)."""
+    shown = {"input": subject.get("input"), "show": subject.get("show")}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TaskDraft:
+    """What the engine asks a person to do when a run reaches a gate."""
+
+    gate: str
+    kind: str  # step | review | budget
+    title: str
+    subject: dict[str, Any]
+    content_hash: str
+    reason: str = ""
+    rule: str | None = None
+    assignee_user: str | None = None
+    assignee_role: str | None = None
+    assignee_team: str | None = None
+    escalate_to: list[str] = field(default_factory=list)
+    sla_s: float | None = None
+    approvals_required: int = 1
+    due_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    def task_id(self, run_id: str) -> str:
+        """Stable for this run, gate and content."""
+        return hashlib.sha256(f"{run_id}|{self.gate}|{self.content_hash}".encode()).hexdigest()[:32]
+
+
 @dataclass
 class RunUpdate:
     """A run's state after some steps: written in one transaction, idempotently."""
@@ -63,6 +96,7 @@ class RunUpdate:
     waiting_on: str | None = None
     waiting_due: datetime | None = None
     waiting_assignee: str | None = None
+    task: TaskDraft | None = None  # the review the run now waits on
     events: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)  # type, step, data
 
 
@@ -93,3 +127,4 @@ class RunDetail:
     output: dict[str, Any] | None
     steps: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # open review tasks: what the run waits for

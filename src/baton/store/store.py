@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from baton.errors import Conflict, NotFound
 from baton.store.database import create_engine, migrate
 from baton.store.records import TERMINAL_STATUSES, RunDetail, RunSummary, RunUpdate, StepRecord, utcnow
-from baton.store.tables import Decision, Run, RunEvent, StepRun, WorkflowVersion
+from baton.store.tables import Decision, PolicyVersion, Run, RunEvent, StepRun, Task, WorkflowVersion
+from baton.store.tasks import insert_task
 
 
 class Store:
@@ -83,6 +84,45 @@ class Store:
                 existing.source_path = source_path
         return version_id
 
+    def register_policy(self, *, name: str, version: int, digest: str, document: dict[str, Any],
+                        source_path: str) -> str:
+        """Record an organisation policy version and return its id; like workflows, a used version is frozen."""
+        policy_id = f"{name}@{version}"
+        now = utcnow()
+        with self.session() as session, session.begin():
+            existing = session.get(PolicyVersion, policy_id)
+            if existing is None:
+                session.add(PolicyVersion(id=policy_id, name=name, version=version, digest=digest, document=document,
+                                          source_path=source_path, created_at=now, first_used_at=now))
+            elif existing.digest != digest:
+                raise Conflict(
+                    f"policy '{name}' version {version} changed after runs applied it; bump 'version:' in "
+                    f"{source_path} to {version + 1} so every run keeps the rules it ran under")
+        return policy_id
+
+    def policy_documents(self, policy_ids: list[str]) -> list[dict[str, Any]]:
+        """The stored documents of these policy versions, in the order given."""
+        if not policy_ids:
+            return []
+        with self.session() as session:
+            rows = {row.id: row.document for row in session.scalars(
+                sa.select(PolicyVersion).where(PolicyVersion.id.in_(policy_ids)))}
+        missing = [pid for pid in policy_ids if pid not in rows]
+        if missing:
+            raise NotFound("policy version", ", ".join(missing))
+        return [rows[pid] for pid in policy_ids]
+
+    def month_spend(self, *, since: datetime, workflow: str | None = None, team: str | None = None) -> float:
+        """Model cost in USD of the runs started since ``since``, of one workflow or one team."""
+        query = (sa.select(sa.func.coalesce(sa.func.sum(StepRun.cost_usd), 0.0))
+                 .join(Run, Run.id == StepRun.run_id).where(Run.started_at >= since))
+        if workflow is not None:
+            query = query.where(Run.workflow == workflow)
+        if team is not None:
+            query = query.where(Run.team == team)
+        with self.engine.connect() as connection:
+            return float(connection.execute(query).scalar() or 0.0)
+
     def version_document(self, version_id: str) -> tuple[dict[str, Any], str]:
         """The resolved spec document of a version and the file it came from."""
         with self.session() as session:
@@ -95,16 +135,16 @@ class Store:
 
     def create_run(
         self, *, run_id: str, version_id: str, input: dict[str, Any], business_key: str | None,
-        started_by: str, status: str = "running",
+        started_by: str, status: str = "running", policy_ids: list[str] | None = None,
     ) -> None:
         """Insert a run and freeze its workflow version, in one transaction."""
         with self.session() as session, session.begin():
-            self.add_run(session, run_id=run_id, version_id=version_id, input=input,
-                         business_key=business_key, started_by=started_by, status=status)
+            self.add_run(session, run_id=run_id, version_id=version_id, input=input, business_key=business_key,
+                         started_by=started_by, status=status, policy_ids=policy_ids)
 
     def add_run(
         self, session: Session, *, run_id: str, version_id: str, input: dict[str, Any], business_key: str | None,
-        started_by: str, status: str,
+        started_by: str, status: str, policy_ids: list[str] | None = None,
     ) -> None:
         """Add a run to the caller's transaction (so a queue entry can commit with it)."""
         now = utcnow()
@@ -116,11 +156,11 @@ class Store:
         session.execute(self._statements.insert_run, {
             "id": run_id, "version_id": version_id, "workflow": name, "version": version, "team": team,
             "status": status, "input": input, "business_key": business_key, "started_by": started_by,
-            "started_at": now,
+            "started_at": now, "policy_ids": policy_ids or [],
         })
         session.execute(self._statements.insert_events, [{
             "key": f"{run_id}:run.created:", "run_id": run_id, "step_id": None, "type": "run.created", "at": now,
-            "data": {"version": version_id, "by": started_by, "status": status},
+            "data": {"version": version_id, "by": started_by, "status": status, "policies": policy_ids or []},
         }])
         session.info.setdefault("frozen_versions", set()).add(version_id)
 
@@ -171,6 +211,8 @@ class Store:
                 latest = {record.step_id: record for record in update.steps}  # one row per step and statement
                 rows = [{"run_id": update.run_id, **_step_values(record)} for record in latest.values()]
                 connection.execute(self._statements.upsert_steps, rows)
+            if update.task is not None:
+                insert_task(connection, update.run_id, update.task, now)
             if update.events:
                 connection.execute(self._statements.insert_events, [
                     {"key": f"{update.run_id}:{kind}:{step or ''}", "run_id": update.run_id, "step_id": step,
@@ -197,15 +239,23 @@ class Store:
                     raise NotFound("run", run_id)
             rows = connection.execute(
                 sa.select(StepRun.step_id, StepRun.kind, StepRun.status, StepRun.output, StepRun.error,
-                          StepRun.error_code, StepRun.attempts, StepRun.started_at)
+                          StepRun.error_code, StepRun.attempts, StepRun.started_at, StepRun.cost_usd)
                 .where(StepRun.run_id == run_id, StepRun.status.in_(("completed", "failed")))
             )
             return run_input, {
                 row.step_id: StepRecord(step_id=row.step_id, kind=row.kind, status=row.status, output=row.output,
                                         error=row.error, error_code=row.error_code, attempts=row.attempts,
-                                        started_at=_aware(row.started_at).timestamp())
+                                        started_at=_aware(row.started_at).timestamp(), cost_usd=row.cost_usd or 0.0)
                 for row in rows
             }
+
+    def run_governance(self, run_id: str) -> tuple[list[str], str]:
+        """The organisation policy versions a run applies and who started it."""
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(Run.policy_ids, Run.started_by).where(Run.id == run_id)).first()
+        if row is None:
+            raise NotFound("run", run_id)
+        return list(row.policy_ids or []), row.started_by
 
     def mark_running(self, run_id: str) -> None:
         """Show a queued run as running once a worker starts it."""
@@ -267,16 +317,18 @@ class Store:
                 raise NotFound("run", run_id, "list runs with `baton runs list`")
             steps = session.scalars(sa.select(StepRun).where(StepRun.run_id == run_id).order_by(StepRun.id))
             events = session.scalars(sa.select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id))
+            tasks = session.scalars(sa.select(Task).where(Task.run_id == run_id, Task.status == "open"))
             return RunDetail(
                 summary=_summary(run), input=run.input, output=run.output,
                 steps=[_step_dict(step) for step in steps],
                 events=[{"type": e.type, "step": e.step_id, "at": e.at.isoformat(), "data": e.data} for e in events],
+                tasks=[_task_dict(task) for task in tasks],
             )
 
     # -- decisions -----------------------------------------------------------------------------
 
     def record_decision(
-        self, *, run_id: str, step_id: str, decision: str, by: str, reason: str
+        self, *, run_id: str, step_id: str, decision: str, by: str, reason: str, detail: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Record the one decision on a waiting human step and return the message that resumes the run.
 
@@ -294,8 +346,12 @@ class Store:
                     waiting = f"waits on '{run.waiting_on}'" if run.waiting_on else f"is {run.status}"
                     raise Conflict(f"run {run_id} is not waiting on step '{step_id}' (it {waiting})")
                 row = Decision(run_id=run_id, step_id=step_id, decision=decision, decided_by=by,
-                               reason=reason, decided_at=now)
+                               reason=reason, decided_at=now, detail=detail)
                 session.add(row)
+                open_task = sa.and_(Task.run_id == run_id, Task.gate == step_id, Task.status == "open")
+                session.execute(sa.update(Task).where(open_task).values(
+                    status="decided", outcome=decision, decided_by=by, decision_reason=reason, decided_at=now,
+                    revision=Task.revision + 1))
                 session.add(RunEvent(key=f"{run_id}:decision:{step_id}", run_id=run_id, step_id=step_id,
                                      type="decision", at=now, data={"decision": decision, "by": by,
                                                                     "reason": reason}))
@@ -337,11 +393,12 @@ class _Statements:
 
 
 def decision_message(decision: Decision, waiting_since: datetime | None) -> dict[str, Any]:
-    """What the engine needs to resume a run after ``decision``."""
+    """What the engine needs to resume a run after ``decision`` (``detail``: task, content hash, edit)."""
     return {
         "decision": decision.decision, "by": decision.decided_by, "reason": decision.reason,
         "at": _aware(decision.decided_at).isoformat(), "decided_ts": _aware(decision.decided_at).timestamp(),
         "waiting_since": _aware(waiting_since).timestamp() if waiting_since else None,
+        "detail": decision.detail or {},
     }
 
 
@@ -372,6 +429,16 @@ def _summary(run: Run) -> RunSummary:
         waiting_due=_aware(run.waiting_due) if run.waiting_due else None, started_at=_aware(run.started_at),
         ended_at=_aware(run.ended_at) if run.ended_at else None, error=run.error,
     )
+
+
+def _task_dict(task: Task) -> dict[str, Any]:
+    assignee = task.assignee_user or "@".join(p for p in (task.assignee_role, task.assignee_team) if p)
+    return {
+        "id": task.id, "gate": task.gate, "title": task.title, "reason": task.reason, "assignee": assignee,
+        "escalated_to": list(task.escalate_to or [])[: task.escalation_level],
+        "due_at": _aware(task.due_at).isoformat() if task.due_at else None, "content_hash": task.content_hash,
+        "approvals": f"{len(task.approvals or [])}/{task.approvals_required}",
+    }
 
 
 def _step_dict(step: StepRun) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 class Base(DeclarativeBase):
     """Declarative base of Baton's tables."""
 
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON, list[str]: JSON, list[dict[str, Any]]: JSON, datetime: DateTime(timezone=True),
+    }
 
 
 class WorkflowVersion(Base):
@@ -59,6 +61,7 @@ class Run(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     waiting_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     waiting_assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    policy_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # organisation policies applied
     started_by: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -102,6 +105,68 @@ class Decision(Base):
     decided_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # task, content hash, edit
+
+
+class PolicyVersion(Base):
+    """One version of an organisation policy, frozen once a run applied it."""
+
+    __tablename__ = "policy_versions"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # "name@version"
+    name: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Task(Base):
+    """A person's review of one run at one gate: what they see, who may decide, by when, and the result.
+
+    ``revision`` grows with every change; a change applies only to the revision its author read, so
+    of two people deciding at once exactly one wins.
+    """
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_status_due", "status", "due_at"),
+        Index("ix_tasks_run", "run_id", "gate"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    gate: Mapped[str] = mapped_column(String(200))  # the step id, or "<step>@review" / "<step>@budget"
+    kind: Mapped[str] = mapped_column(String(20))  # step | review | budget
+    workflow: Mapped[str] = mapped_column(String(120))
+    team: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    subject: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the reviewer sees
+    content_hash: Mapped[str] = mapped_column(String(64))
+    assignee_user: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    assignee_role: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    assignee_team: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    escalate_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    sla_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1)
+    approvals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    requester: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # open | decided | expired | cancelled
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)  # approve | edit | reject
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    edited_output: Mapped[Any] = mapped_column(JSON, nullable=True)
+    edit_diff: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class RunEvent(Base):
