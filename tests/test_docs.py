@@ -10,7 +10,10 @@ import pytest
 import yaml
 
 from baton.expressions import Expression, template_expressions
+from baton.policy.guardrails import Guardrails
+from baton.spec.loader import load_directory, load_policy
 from baton.spec.models import WorkflowSpec
+from baton.spec.policy import PolicySpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "docs" / "workflows.md"]
@@ -52,3 +55,21 @@ def test_every_yaml_example_is_a_valid_workflow(doc: str, index: int, block: Any
             Expression.compile(step.when)
         for expression in template_expressions(step.model_dump(by_alias=True)):
             Expression.compile(expression)
+
+
+GUARDRAIL_BLOCKS = _yaml_blocks(ROOT / "docs" / "guardrails.md")
+
+
+def test_the_guardrails_doc_shows_a_policy_and_a_people_file() -> None:
+    assert [next(iter(block)) for block in GUARDRAIL_BLOCKS] == ["policy", "people"]
+
+
+@pytest.mark.parametrize("block", GUARDRAIL_BLOCKS, ids=lambda block: next(iter(block)))
+def test_every_guardrails_example_loads_as_its_document(tmp_path: Path, block: Any) -> None:
+    path = tmp_path / "example.yaml"
+    path.write_text(yaml.safe_dump(block), encoding="utf-8")
+    loaded = load_policy(path) if "policy" in block else load_directory(path)
+    assert loaded is not None
+    if isinstance(loaded, PolicySpec):
+        Guardrails.compile(WorkflowSpec.model_validate(_as_workflow([{"id": "a", "uses": "python", "call": "m:f"}])),
+                           [loaded])

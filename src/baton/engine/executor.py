@@ -24,13 +24,12 @@ from baton.errors import BatonError, PolicyDenied
 from baton.expressions import Expression
 from baton.policy.guardrails import Guardrails, Target
 from baton.spec.models import Assignment, HttpStep, HumanStep, LlmStep, ParallelGroup, PythonStep, WorkflowSpec
-from baton.store.records import RunUpdate, StepRecord, TaskDraft, content_hash
+from baton.store.records import GATE_KINDS, RunUpdate, StepRecord, TaskDraft, content_hash
 from baton.store.store import Store
 
 AttemptStep = Callable[[str, str, str, dict[str, Any], dict[str, Any]], StepRecord]
 RunBranches = Callable[[str, str, list[str], dict[str, Any], dict[str, Any]], list[dict[str, Any]]]
 AnyStepModel = LlmStep | PythonStep | HttpStep | HumanStep | ParallelGroup
-GATE_KINDS = ("human", "review", "budget")
 
 
 @dataclass(frozen=True)

@@ -131,13 +131,13 @@ def _measure(metric: str, measured: WorkflowMetrics) -> float | None:
         "min_runs": float(measured.finished), "approval_rate": measured.approval_rate,
         "error_rate": measured.error_rate, "p95_latency_s": measured.p95_latency_s,
         "cost_per_run": measured.cost_per_run, "automation_rate": measured.automation_rate,
-        "outcome_rate": measured.outcome_rate,
+        "outcome_rate": measured.outcome_rate, "edit_rate": measured.edit_rate,
     }
     return values.get(metric)
 
 
 def _unmeasured(metric: str, measured: WorkflowMetrics) -> str:
-    if metric in ("edit_rate", "eval_pass_rate"):
+    if metric == "eval_pass_rate":
         return f"not measured yet ({METRICS[metric]}); the gate fails until it is"
     if measured.runs == 0:
         return "no runs yet"

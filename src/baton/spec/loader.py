@@ -177,7 +177,11 @@ def _spec_error(error: ErrorDetails, source: SourceMap, model: type[BaseModel]) 
         hint = f"did you mean '{guess[0]}'?" if guess else f"use one of: {', '.join(STEP_KINDS)}"
         return SpecError(source.locate(join_path(path, "uses")), f"unknown step kind '{given}'", hint)
     if kind == "union_tag_not_found" and path.split("[")[0] in ("guardrails", "rules"):
-        return SpecError(location, "a rule needs one of: " + ", ".join(RULE_KINDS))
+        given = error.get("input")
+        keys = [str(k) for k in given] if isinstance(given, dict) else []
+        guesses = [g for key in keys for g in difflib.get_close_matches(key, RULE_KINDS, n=1)]
+        hint = f"did you mean '{guesses[0]}'?" if guesses else ""
+        return SpecError(location, "a rule needs one of: " + ", ".join(RULE_KINDS), hint)
     if kind == "union_tag_not_found":
         return SpecError(location, "a step needs 'uses:' (one of " + ", ".join(STEP_KINDS) + ") or 'parallel:'")
     if kind == "extra_forbidden":

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.store.records import as_utc, utcnow
+from baton.store.records import GATE_KINDS, as_utc, utcnow
 from baton.store.tables import Decision, OutcomeEvent, Run, StageChange, StepRun
 
 
@@ -20,7 +20,9 @@ class WorkflowMetrics:
     Attributes:
         runs: every run, whatever its state.
         finished: runs that completed, failed or were rejected (waiting and running ones are not).
-        reviewed: human decisions recorded; ``approved`` of them approved.
+        reviewed: human decisions recorded; ``approved`` of them approved (as shown or edited), ``edited``
+            of them approved with an edit.
+        review_seconds: total time tasks waited from opening to decision (human touch time, elapsed).
         machine_seconds: per finished run, the time its non-human steps took (a person's wait is
             not latency the workflow can be blamed for); ``p95_latency_s`` is their 95th percentile.
         cost_usd: model cost of all steps of all runs.
@@ -40,6 +42,18 @@ class WorkflowMetrics:
     cost_usd: float
     p95_latency_s: float | None
     outcome_runs: int = 0
+    edited: int = 0
+    review_seconds: float = 0.0
+
+    @property
+    def edit_rate(self) -> float | None:
+        """Edited approvals over decisions."""
+        return self.edited / self.reviewed if self.reviewed else None
+
+    @property
+    def mean_review_minutes(self) -> float | None:
+        """Mean time from a task opening to its decision, in minutes."""
+        return self.review_seconds / 60 / self.reviewed if self.reviewed else None
 
     @property
     def error_rate(self) -> float | None:
@@ -70,7 +84,8 @@ class WorkflowMetrics:
         """JSON-ready, rates included."""
         return {**asdict(self), "error_rate": self.error_rate, "approval_rate": self.approval_rate,
                 "automation_rate": self.automation_rate, "cost_per_run": self.cost_per_run,
-                "outcome_rate": self.outcome_rate}
+                "outcome_rate": self.outcome_rate, "edit_rate": self.edit_rate,
+                "mean_review_minutes": self.mean_review_minutes}
 
 
 class MetricsStore:
@@ -96,6 +111,7 @@ class MetricsStore:
                 .where(OutcomeEvent.workflow == workflow, Run.status == "completed")).scalar() or 0
         machine: dict[str, float] = {}
         touched: set[str] = set()
+        review_seconds = 0.0
         cost = 0.0
         finished_runs: set[str] = set()
         completed_runs: set[str] = set()
@@ -105,9 +121,10 @@ class MetricsStore:
                 finished_runs.add(run_id)
             if status == "completed":
                 completed_runs.add(run_id)
-            if kind == "human":
+            if kind in GATE_KINDS:
                 if step_status == "completed":  # a person decided; a skipped review touched nothing
                     touched.add(run_id)
+                    review_seconds += (ended - started).total_seconds() if ended is not None else 0.0
             elif ended is not None and step_status != "skipped":
                 machine[run_id] = machine.get(run_id, 0.0) + (ended - started).total_seconds()
         completed = int(statuses.get("completed", 0))
@@ -118,7 +135,9 @@ class MetricsStore:
             finished=completed + int(statuses.get("failed", 0)) + int(statuses.get("rejected", 0)),
             completed=completed, failed=int(statuses.get("failed", 0)), rejected=int(statuses.get("rejected", 0)),
             waiting=int(statuses.get("waiting", 0)), reviewed=sum(int(n) for n in decisions.values()),
-            approved=int(decisions.get("approve", 0)), automated=max(0, completed - completed_touched),
+            approved=int(decisions.get("approve", 0)) + int(decisions.get("edit", 0)),
+            edited=int(decisions.get("edit", 0)), review_seconds=round(review_seconds, 3),
+            automated=max(0, completed - completed_touched),
             cost_usd=round(cost, 6), p95_latency_s=_percentile(latencies, 0.95), outcome_runs=int(outcome_runs),
         )
 

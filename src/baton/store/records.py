@@ -10,6 +10,7 @@ from typing import Any
 
 RUN_STATUSES = ("queued", "running", "waiting", "completed", "failed", "rejected")
 TERMINAL_STATUSES = frozenset({"completed", "failed", "rejected"})
+GATE_KINDS = ("human", "review", "budget")  # step kinds where a run waited for people
 
 
 def utcnow() -> datetime:
