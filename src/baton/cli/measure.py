@@ -1,4 +1,4 @@
-"""``baton metrics``, ``promote``, ``outcome`` and ``roi``: what workflows measurably do and are worth."""
+"""``baton metrics``, ``promote``, ``eval``, ``outcome`` and ``roi``: what workflows measurably do and are worth."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import typer
 from rich.table import Table
 
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, opened, refusals, term
+from baton.engine.runtime import Runtime
+from baton.measure.evals import Evaluations
 from baton.measure.outcomes import Outcome, Outcomes, read_outcomes_csv
 from baton.measure.promotion import GateReport, Promotions
 from baton.measure.roi import RoiReport
@@ -180,3 +182,32 @@ def roi(
         for event, counts in row.outcomes.items():
             term.out.print(f"  outcome {event:<10} {counts['recorded']:,.0f} recorded, {counts['matched']:,.0f} "
                            f"matched, value {counts['value']:,.2f}", highlight=False)
+
+
+@app.command("eval")
+def eval_command(
+    workflow: Annotated[str, typer.Argument(help="workflow name; its cases are in evals/<workflow>.jsonl")],
+    min_pass_rate: Annotated[float, typer.Option("--min-pass-rate", help="exit 7 below this share")] = 1.0,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a workflow's golden cases against its current version (model steps only); record the pass rate."""
+    with refusals():
+        settings = Settings.from_env(project)
+        runtime = Runtime(settings)  # not launched: nothing is queued, checkpointed or recovered
+        try:
+            report = Evaluations(runtime).run(workflow, by=settings.user)
+        finally:
+            runtime.shutdown()
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        table = Table("case", "result", "why", box=None)
+        for result in report.results:
+            table.add_row(result.name, "[green]pass[/green]" if result.passed else "[red]FAIL[/red]",
+                          "; ".join(result.failures)[:120])
+        term.out.print(table)
+        term.out.print(f"{report.workflow} v{report.version}: {report.passed}/{len(report.results)} cases pass "
+                       f"({report.pass_rate:.0%}); recorded for the eval_pass_rate gate.")
+    if report.pass_rate < min_pass_rate:
+        raise typer.Exit(7)

@@ -54,7 +54,7 @@ class PolicyCache:
                 self._files = known
         covering = []
         for _, policy_id in known.values():
-            policy = self._policy(policy_id)
+            policy = self.policy(policy_id)
             if policy.applies_to.covers(workflow=spec.workflow, team=spec.team, stage=spec.stage, tags=spec.tags):
                 covering.append(policy_id)
         return sorted(covering)
@@ -73,12 +73,13 @@ class PolicyCache:
         with self._lock:
             compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = Guardrails.compile(spec, [self._policy(pid) for pid in policy_ids])
+            compiled = Guardrails.compile(spec, [self.policy(pid) for pid in policy_ids])
             with self._lock:
                 self._compiled[key] = compiled
         return compiled
 
-    def _policy(self, policy_id: str) -> PolicySpec:
+    def policy(self, policy_id: str) -> PolicySpec:
+        """A stored policy version, parsed once."""
         with self._lock:
             parsed = self._parsed.get(policy_id)
         if parsed is None:

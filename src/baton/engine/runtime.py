@@ -37,6 +37,7 @@ from baton.policy.guardrails import Guardrails
 from baton.settings import Settings
 from baton.spec.loader import LoadedWorkflow
 from baton.spec.models import HumanStep, ParallelGroup, WorkflowSpec
+from baton.spec.policy import PolicySpec
 from baton.spec.project import Project
 from baton.steps.base import StepCall, StepResult
 from baton.steps.http import HttpKind
@@ -172,6 +173,23 @@ class Runtime:
                         input=run_input, outputs=outputs, base_dir=base_dir,
                         guard=self._guardrails(run_id, version_id))
         return Attempts(runner=self._dispatch).run(call)
+
+    def try_step(self, loaded: LoadedWorkflow, step_id: str, run_input: dict[str, Any], outputs: dict[str, Any],
+                 guard: Guardrails) -> StepRecord:
+        """Run one step outside any run (no checkpoint, no DBOS), under its retry policy, contract and guardrails.
+
+        For regression sets: only ``llm`` steps, which have no side effects, should be tried this way.
+        """
+        spec = loaded.spec
+        step = next(s for s in spec.all_steps() if s.id == step_id)
+        assert not isinstance(step, HumanStep | ParallelGroup)
+        call = StepCall(run_id=f"eval-{uuid.uuid4().hex}", workflow=spec.workflow, version=spec.version, step=step,
+                        input=run_input, outputs=outputs, base_dir=loaded.base_dir, guard=guard)
+        return Attempts(runner=self._dispatch).run(call)
+
+    def policies_for(self, spec: WorkflowSpec) -> list[PolicySpec]:
+        """The organisation policies that cover ``spec`` now (registered as versions)."""
+        return [self._policies.policy(policy_id) for policy_id in self._policies.applicable(spec)]
 
     def _dispatch(self, call: StepCall) -> StepResult:
         return self._kinds[call.step.uses](call)

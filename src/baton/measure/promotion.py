@@ -8,7 +8,7 @@ measure yet fails closed: it says so instead of passing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from baton.errors import BatonError, Conflict
@@ -86,7 +86,8 @@ class Promotions:
         if to_stage not in STAGES:
             raise BatonError(f"unknown stage '{to_stage}'; use one of: {', '.join(STAGES)}")
         spec = self.project.workflow(workflow).spec
-        measured = self.metrics.workflow_metrics(spec.workflow)
+        measured = replace(self.metrics.workflow_metrics(spec.workflow),
+                           eval_pass_rate=self.metrics.eval_pass_rate(spec.workflow, spec.version))
         gates = parse_gates(spec.promote.get(to_stage, {}))
         results = tuple(_evaluate(criterion, measured) for criterion in gates)
         stage = self.metrics.current_stage(spec.workflow) or spec.stage  # the spec is already loaded
@@ -132,13 +133,14 @@ def _measure(metric: str, measured: WorkflowMetrics) -> float | None:
         "error_rate": measured.error_rate, "p95_latency_s": measured.p95_latency_s,
         "cost_per_run": measured.cost_per_run, "automation_rate": measured.automation_rate,
         "outcome_rate": measured.outcome_rate, "edit_rate": measured.edit_rate,
+        "eval_pass_rate": measured.eval_pass_rate,
     }
     return values.get(metric)
 
 
 def _unmeasured(metric: str, measured: WorkflowMetrics) -> str:
     if metric == "eval_pass_rate":
-        return f"not measured yet ({METRICS[metric]}); the gate fails until it is"
+        return "no regression run of this version yet; run `baton eval WORKFLOW`"
     if measured.runs == 0:
         return "no runs yet"
     return f"nothing to measure ({METRICS[metric]} has no denominator yet)"

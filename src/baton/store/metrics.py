@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from baton.store.records import GATE_KINDS, as_utc, utcnow
-from baton.store.tables import Decision, OutcomeEvent, Run, StageChange, StepRun
+from baton.store.tables import Decision, EvalRun, OutcomeEvent, Run, StageChange, StepRun
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class WorkflowMetrics:
     outcome_runs: int = 0
     edited: int = 0
     review_seconds: float = 0.0
+    eval_pass_rate: float | None = None  # of the latest regression run of the version being judged
 
     @property
     def edit_rate(self) -> float | None:
@@ -147,6 +148,22 @@ class MetricsStore:
             return connection.execute(
                 sa.select(StageChange.to_stage).where(StageChange.workflow == workflow)
                 .order_by(StageChange.id.desc()).limit(1)).scalar()
+
+    def record_eval(self, *, workflow: str, version: int, results: list[dict[str, Any]], by: str) -> int:
+        """Record one run of a version's regression set; return its id."""
+        passed = sum(1 for r in results if r["passed"])
+        with self.engine.begin() as connection:
+            return int(connection.execute(sa.insert(EvalRun).values(
+                workflow=workflow, version=version, cases=len(results), passed=passed, results=results, run_by=by,
+                run_at=utcnow()).returning(EvalRun.id)).scalar_one())
+
+    def eval_pass_rate(self, workflow: str, version: int) -> float | None:
+        """Passed cases over cases in the latest regression run of this version, None if it never ran."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(EvalRun.cases, EvalRun.passed).where(EvalRun.workflow == workflow, EvalRun.version == version)
+                .order_by(EvalRun.id.desc()).limit(1)).first()
+        return row.passed / row.cases if row and row.cases else None
 
     def record_stage_change(self, *, workflow: str, from_stage: str, to_stage: str, by: str, reason: str,
                             gates: dict[str, Any]) -> datetime:

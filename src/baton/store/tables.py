@@ -253,3 +253,19 @@ class OutcomeEvent(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: no run handled that key (yet)
     source: Mapped[str] = mapped_column(Text, default="")
+
+
+class EvalRun(Base):
+    """One run of a workflow version's regression set: how many golden cases passed, and which failed."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (Index("ix_eval_runs_workflow_version", "workflow", "version", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    cases: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[int] = mapped_column(Integer)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    run_by: Mapped[str] = mapped_column(String(200))
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
