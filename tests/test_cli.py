@@ -263,7 +263,7 @@ def test_inbox_shows_the_task_and_task_edit_checks_the_contract_then_completes_t
     assert refused.exit_code == 3  # the step's output contract
     assert baton_json("task", "show", task_id, "--as", "boss@example.com", "-p", project)["status"] == "open"
 
-    stale = baton("task", "approve", task_id, "--hash", "0000", "--as", "boss@example.com", "-p", project)
+    stale = baton("task", "approve", task_id, "--hash", "00000000", "--as", "boss@example.com", "-p", project)
     assert stale.exit_code == 6
     assert "changed since you looked" in one_line(stale.stderr)
 

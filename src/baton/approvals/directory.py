@@ -5,7 +5,7 @@ The rules, in full:
 * a task assigned to a **user** may be decided by that user;
 * assigned to a **role in a team**, by anyone holding that role in that team (or in ``*``, every team);
 * assigned to a **role** alone, by anyone holding that role in any team;
-* assigned to a **team** alone, by any member of that team whose roles are not only ``viewer``;
+* assigned to a **team** alone, by any member of that team with a role other than ``viewer`` or ``admin``;
 * once a task has **escalated**, also by each escalation target reached (a user, or a role holder);
 * the person who **started the run** may never approve or edit it (they may reject it);
 * a member of the task's team, or an ``admin`` of ``*``, may **see** a task without deciding it.
@@ -21,6 +21,7 @@ from baton.store.tasks import TaskView
 
 ACTIONS = ("approve", "edit", "reject")
 VIEW_ONLY = "viewer"
+NON_DECIDING = frozenset({VIEW_ONLY, "admin"})  # admins see and run the system; they do not decide reviews
 EVERY_TEAM = "*"
 
 
@@ -55,7 +56,7 @@ class Directory:
         if task.assignee_role:
             return self.holds_anywhere(user, task.assignee_role)
         if task.assignee_team:
-            return bool(self.roles(user, task.assignee_team) - {VIEW_ONLY})
+            return bool(self.roles(user, task.assignee_team) - NON_DECIDING)
         return False
 
     def escalated_to(self, user: str, task: TaskView) -> bool:

@@ -28,6 +28,7 @@ from baton.store.records import content_hash, utcnow
 from baton.store.store import Store
 from baton.store.tasks import OPEN, FinalDecision, TaskStore, TaskView
 
+MIN_HASH_PREFIX = 8  # shorter prefixes would bind a decision to almost any content
 Resume = Callable[[str, str, dict[str, Any]], SegmentResult | None]
 
 
@@ -73,8 +74,11 @@ class Approvals:
 
     def inbox(self, user: str, *, mine: bool = False) -> list[TaskView]:
         """Open tasks the user may decide (``mine``) or see, soonest due first."""
-        allowed = self.directory.may_decide if mine else self.directory.may_view
-        found = [task for task in self.tasks.find(status=OPEN) if allowed(user, task)]
+        open_tasks = self.tasks.find(status=OPEN)
+        if mine:  # what the user can act on: never their own run
+            found = [t for t in open_tasks if self.directory.may_decide(user, t) and t.requester != user]
+        else:
+            found = [t for t in open_tasks if self.directory.may_view(user, t)]
         return sorted(found, key=lambda t: (t.due_at is None, t.due_at or t.created_at, t.created_at))
 
     def show(self, task_id: str, user: str) -> TaskView:
@@ -117,7 +121,10 @@ class Approvals:
         task = self.tasks.get(task_id)
         now = self.clock()
         self._require_open(task, now)
-        if seen and not shown_hash(task).startswith(seen.strip().lower()):
+        if seen is not None and len(seen.strip()) < MIN_HASH_PREFIX:
+            raise BatonError(f"give at least {MIN_HASH_PREFIX} characters of the content hash you reviewed "
+                             f"(`baton task show {task.id[:8]}` prints it)")
+        if seen is not None and not shown_hash(task).startswith(seen.strip().lower()):
             raise Conflict(f"task {task.id[:8]} changed since you looked at it (you saw {seen[:12]}, it now shows "
                            f"{shown_hash(task)[:12]}); look at it again")
         self.directory.authorize(user, task, action)

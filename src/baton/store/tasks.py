@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from baton.errors import Conflict, NotFound
 from baton.store.records import TaskDraft, as_utc, utcnow
-from baton.store.tables import Decision, Run, RunEvent, Task
+from baton.store.tables import Decision, Run, RunEvent, StepRun, Task
 
 OPEN = "open"
 
@@ -188,6 +188,11 @@ class TaskStore:
                 run_id, error, code = fail_run
                 connection.execute(sa.update(Run).where(Run.id == run_id, Run.status == "waiting").values(
                     status="failed", error=error, error_code=code, waiting_on=None, ended_at=now))
+                gate = connection.execute(sa.select(Task.gate).where(Task.id == task_id)).scalar_one()
+                connection.execute(sa.update(StepRun).where(
+                    StepRun.run_id == run_id, StepRun.step_id == gate, StepRun.status == "waiting",
+                ).values(status="failed", error=error, error_code=code, ended_at=now))
+                events = [*events, (run_id, "run.failed:", {"gate": gate, "error": error})]
             for run_id, suffix, data in events:
                 kind = suffix.split(":", 1)[0]
                 connection.execute(sa.insert(RunEvent).values(
