@@ -150,10 +150,10 @@ class Approvals:
             outcome = "edit" if action == "approve" and task.edited_output is not None else action
             values.update(status="decided", outcome=outcome, decided_by=user, decision_reason=reason, decided_at=now)
             edited_output = values.get("edited_output", task.edited_output)
-            decision = FinalDecision(run_id=task.run_id, gate=task.gate, decision=outcome, by=user, reason=reason,
-                                     detail={"task_id": task.id, "content_hash": task.content_hash,
-                                             "approvers": [a["by"] for a in approvals],
-                                             "edited_output": edited_output})
+            detail = {"task_id": task.id, "content_hash": task.content_hash,
+                      "approvers": [a["by"] for a in approvals], "edited_output": edited_output}
+            decision = FinalDecision(run_id=task.run_id, workflow=task.workflow, gate=task.gate, decision=outcome,
+                                     by=user, reason=reason, detail=detail)
         self.tasks.change(task.id, task.revision, values, final=decision,
                           events=[(task.run_id, f"task.{action}:{task.id}:{task.revision}", event)])
         after = self.tasks.get(task.id)

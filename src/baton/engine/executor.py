@@ -68,12 +68,33 @@ class _Segment:
     recorded: dict[str, StepRecord]  # checkpoints from an earlier attempt of this run
     unwritten: list[StepRecord]  # records that ride along with the next write
     guard: Guardrails = field(default_factory=Guardrails)
+    written: dict[str, StepRecord] = field(default_factory=dict)  # checkpointed earlier in this segment
+    branches: dict[str, StepRecord] = field(default_factory=dict)  # written by parallel branches' workflows
+
+    def records(self) -> dict[str, StepRecord]:
+        """Every step record of the run so far, by step id."""
+        return {**self.recorded, **self.branches, **self.written, **{r.step_id: r for r in self.unwritten}}
 
     def variables(self) -> dict[str, Any]:
         variables = _variables(self.run_id, self.spec, self.run_input, self.outputs)
-        spent = sum(r.cost_usd for r in [*self.recorded.values(), *self.unwritten])
-        variables["run"]["cost_usd"] = round(spent, 6)
+        variables["run"]["cost_usd"] = round(sum(r.cost_usd for r in self.records().values()), 6)
         return variables
+
+    def rollup(self) -> dict[str, Any]:
+        """What reports read instead of the step rows: cost, machine time, people's time, whether people decided."""
+        top_level = {step.id for step in self.spec.steps}
+        cost = machine = review = 0.0
+        touched = False
+        for record in self.records().values():
+            cost += record.cost_usd
+            seconds = record.ended_at - record.started_at if record.ended_at is not None else 0.0
+            if record.kind in GATE_KINDS:
+                if record.status == "completed":
+                    review, touched = review + seconds, True
+            elif record.step_id in top_level and record.status != "skipped":  # a group's time covers its branches
+                machine += seconds
+        return {"cost_usd": round(cost, 8), "machine_s": round(machine, 6), "review_s": round(review, 3),
+                "touched": touched}
 
 
 @dataclass(frozen=True)
@@ -135,7 +156,7 @@ class RunExecutor:
             if ended is not None:
                 return ended
         self.store.apply(RunUpdate(run_id, "completed", steps=segment.unwritten, output=segment.outputs,
-                                   events=[("run.completed", None, {})]))
+                                   events=[("run.completed", None, {})], rollup=segment.rollup()))
         return SegmentResult("completed")
 
     def _decide(self, segment: _Segment, step: AnyStepModel, decision: dict[str, Any]) -> SegmentResult | None:
@@ -146,7 +167,7 @@ class RunExecutor:
             # Fail closed: the decision was made on content other than what this run holds now.
             reason = f"the decision on '{gate.id}' was made on different content; start a new run"
             self.store.apply(RunUpdate(segment.run_id, "failed", steps=segment.unwritten, error=reason,
-                                       error_code="stale_decision",
+                                       error_code="stale_decision", rollup=segment.rollup(),
                                        events=[("run.failed", gate.id, {"error": reason})]))
             return SegmentResult("failed", error=reason)
         record = _decision_record(gate, decision)
@@ -159,7 +180,8 @@ class RunExecutor:
             return None
         reason = f"rejected at '{gate.id}' by {decision['by']}: {decision.get('reason') or 'no reason'}"
         self.store.apply(RunUpdate(segment.run_id, "rejected", steps=segment.unwritten, error=reason,
-                                   error_code="rejected", events=[("run.rejected", gate.id, {"by": decision["by"]})]))
+                                   error_code="rejected", rollup=segment.rollup(),
+                                   events=[("run.rejected", gate.id, {"by": decision["by"]})]))
         return SegmentResult("rejected", error=reason)
 
     def _check_budgets(self, segment: _Segment) -> SegmentResult | None:
@@ -183,6 +205,7 @@ class RunExecutor:
                     assign=budget.assign or Assignment(role="owner", team=spec.team), reason=what, rule=name))
             error = f"{what} ({name}); the run was not started"
             self.store.apply(RunUpdate(segment.run_id, "failed", error=error, error_code="budget_exceeded",
+                                       rollup=segment.rollup(),
                                        events=[("budget.exceeded", None, {"rule": name, "spent_usd": spent,
                                                                           "cap_usd": budget.monthly_usd}),
                                                ("run.failed", None, {"error": error})]))
@@ -221,6 +244,7 @@ class RunExecutor:
             return ended
         if not last:  # the last step's row is written with the run's final state
             self.store.checkpoint_steps(segment.run_id, segment.unwritten)
+            segment.written.update((r.step_id, r) for r in segment.unwritten)
             segment.unwritten = []
         return None
 
@@ -234,6 +258,7 @@ class RunExecutor:
         # Branches are child workflows that checkpoint their own rows; DBOS starts each only once.
         ran = [StepRecord.from_dict(r) for r in self.run_branches(
             segment.run_id, segment.version_id, chosen, segment.run_input, segment.outputs)]
+        segment.branches.update((r.step_id, r) for r in ran)
         for record in ran:
             if record.status == "completed":
                 segment.outputs[record.step_id] = record.output
@@ -262,11 +287,13 @@ class RunExecutor:
 
     def _fail(self, segment: _Segment, record: StepRecord, *, already_listed: bool = False) -> SegmentResult:
         steps = segment.unwritten if already_listed else [*segment.unwritten, record]
+        if not already_listed:
+            segment.unwritten = steps
         events: list[tuple[str, str | None, dict[str, Any]]] = [("run.failed", None, {"error": record.error})]
         if record.error_code == PolicyDenied.code:  # the audit trail names every refused flow
             events.insert(0, ("policy.denied", record.step_id, {"error": record.error}))
         self.store.apply(RunUpdate(segment.run_id, "failed", steps=steps, error=record.error,
-                                   error_code=record.error_code, events=events))
+                                   error_code=record.error_code, events=events, rollup=segment.rollup()))
         return SegmentResult("failed", error=record.error)
 
     def _subject(self, segment: _Segment, gate: Gate) -> dict[str, Any]:

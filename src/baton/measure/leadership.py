@@ -32,7 +32,6 @@ from baton.spec.project import Project
 from baton.store.metrics import MetricsStore
 from baton.store.records import as_utc
 from baton.store.store import Store
-from baton.store.tables import Decision, Run, StepRun
 
 __all__ = ["DayPoint", "LeadershipData", "WorkflowLine", "gather"]
 
@@ -198,31 +197,16 @@ def _series(engine: sa.Engine, project: Project, workflows: list[str], *, days: 
             hourly = baseline.hourly_cost_usd
             rates[name] = (baseline.manual_minutes_per_item / 60 * hourly,
                            baseline.review_minutes_per_item / 60 * hourly)
-    with engine.connect() as connection:
-        finished = connection.execute(
-            sa.select(Run.workflow, Run.started_at, Run.ended_at)
-            .where(Run.workflow.in_(workflows), Run.status.in_(FINISHED),
-                   sa.or_(Run.ended_at >= since, sa.and_(Run.ended_at.is_(None), Run.started_at >= since)))).all()
-        decided = connection.execute(
-            sa.select(Run.workflow, Decision.decided_at).join(Run, Run.id == Decision.run_id)
-            .where(Run.workflow.in_(workflows), Decision.decided_at >= since)).all()
-        steps = connection.execute(
-            sa.select(Run.workflow, StepRun.started_at, StepRun.cost_usd).join(Run, Run.id == StepRun.run_id)
-            .where(Run.workflow.in_(workflows), StepRun.started_at >= since)).all()
-    window = set(calendar)
-    for workflow, started, ended in finished:
-        day = as_utc(ended or started).date()
-        if day in window:
-            runs[day][workflow] += 1
-            if workflow in rates:
-                saving[day] += rates[workflow][0]
-    for workflow, decided_at in decided:
-        day = as_utc(decided_at).date()
-        if day in window and workflow in rates:
-            saving[day] -= rates[workflow][1]
-    for workflow, started, cost in steps:
-        day = as_utc(started).date()
-        if day in window and workflow in rates:
-            saving[day] -= cost or 0.0
+    window = {day.isoformat(): day for day in calendar}
+    for day_text, workflow, what, count, cost in MetricsStore(engine).daily(workflows, since):
+        day = window.get(day_text)
+        if day is None:
+            continue
+        if what == "finished":
+            runs[day][workflow] += count
+            if workflow in rates:  # a run's model cost counts on the day it ended
+                saving[day] += count * rates[workflow][0] - cost
+        elif workflow in rates:
+            saving[day] -= count * rates[workflow][1]
     return tuple(DayPoint(day, {w: runs[day][w] for w in workflows if runs[day][w]}, round(saving[day], 2))
                  for day in calendar)

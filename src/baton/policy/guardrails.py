@@ -122,11 +122,12 @@ class Guardrails:
         return self.redaction if target.external else None
 
     def outbound(self, where: str, target: str, external: bool, declared: Iterable[str],
-                 payload: Any) -> tuple[Any, Callable[[Any], Any]]:
+                 payload: Any, *, redact: bool = True) -> tuple[Any, Callable[[Any], Any]]:
         """Check and redact what a step is about to send; return what may be sent and how to restore the answer.
 
         The step's declared data classes are checked first, then the classes still detectable in the
-        payload after redaction: what is hidden does not flow.
+        payload after redaction: what is hidden does not flow. A caller that sends the payload as it is
+        (a tool needs the real values) passes ``redact=False`` and the original payload is checked.
 
         Raises:
             PolicyDenied: a class that may not go to ``target`` is declared or found.
@@ -134,7 +135,7 @@ class Guardrails:
         destination = Target(target, external)
         self.check_flow(where=where, target=destination, classes=declared)
         restore: Callable[[Any], Any] = _unchanged
-        redaction = self.redactor(destination)
+        redaction = self.redactor(destination) if redact else None
         if redaction is not None:
             redactor, restores = redaction
             session = redactor.session()

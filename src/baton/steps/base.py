@@ -14,8 +14,9 @@ class CallGuard(Protocol):
     """The run's guardrails, as a step kind sees them: consulted before anything leaves the process."""
 
     def outbound(self, where: str, target: str, external: bool, declared: Iterable[str],
-                 payload: Any) -> tuple[Any, Callable[[Any], Any]]:
-        """Return what may be sent to ``target`` (redacted) and how to restore the answer; raise PolicyDenied."""
+                 payload: Any, *, redact: bool = True) -> tuple[Any, Callable[[Any], Any]]:
+        """Return what may be sent to ``target`` (redacted unless ``redact`` is False) and how to restore
+        the answer; raise PolicyDenied."""
         ...
 
 

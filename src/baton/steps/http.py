@@ -29,7 +29,7 @@ class HttpKind:
         headers.setdefault("Idempotency-Key", call.idempotency_key)
         if call.guard is not None:  # a tool is another system: data rules apply, nothing is redacted
             call.guard.outbound(call.where, f"http:{httpx.URL(url).host}", True, call.step.data,
-                                {"url": url, "json": body})
+                                {"url": url, "headers": headers, "json": body}, redact=False)
         try:
             response = self.client.request(call.step.method, url, headers=headers,
                                            json=body if body is not None else None,

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.store.records import GATE_KINDS, as_utc, utcnow
+from baton.store.records import GATE_KINDS, TERMINAL_STATUSES, as_utc, utcnow
 from baton.store.tables import Decision, EvalRun, OutcomeEvent, Run, StageChange, StepRun
 
 
@@ -96,51 +96,91 @@ class MetricsStore:
         self.engine = engine
 
     def workflow_metrics(self, workflow: str) -> WorkflowMetrics:
-        """Measured facts about every run of ``workflow`` (all versions)."""
+        """Measured facts about every run of ``workflow`` (all versions).
+
+        Ended runs are read from their rollup columns (one row a run, never their steps); only runs still
+        in flight, a handful at any time, are summed from their step rows.
+        """
+        per_status = (sa.select(Run.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0),
+                                sa.func.sum(sa.case((Run.touched, 1), else_=0)),
+                                sa.func.coalesce(sa.func.sum(Run.review_s), 0.0))
+                      .where(Run.workflow == workflow).group_by(Run.status))
+        in_flight = (sa.select(StepRun.kind, StepRun.status, StepRun.started_at, StepRun.ended_at, StepRun.cost_usd)
+                     .join(Run, Run.id == StepRun.run_id)
+                     .where(Run.workflow == workflow, Run.status.not_in(TERMINAL_STATUSES)))
         with self.engine.connect() as connection:
-            statuses = dict(connection.execute(
-                sa.select(Run.status, sa.func.count()).where(Run.workflow == workflow).group_by(Run.status)).all())
+            statuses: dict[str, tuple[int, float, int, float]] = {
+                status: (int(n), float(cost), int(touched or 0), float(review))
+                for status, n, cost, touched, review in connection.execute(per_status)}
             decisions = dict(connection.execute(
-                sa.select(Decision.decision, sa.func.count()).join(Run, Run.id == Decision.run_id)
-                .where(Run.workflow == workflow).group_by(Decision.decision)).all())
-            steps = connection.execute(
-                sa.select(StepRun.run_id, StepRun.kind, StepRun.status, StepRun.started_at, StepRun.ended_at,
-                          StepRun.cost_usd, Run.status)
-                .join(Run, Run.id == StepRun.run_id).where(Run.workflow == workflow)).all()
+                sa.select(Decision.decision, sa.func.count()).where(Decision.workflow == workflow)
+                .group_by(Decision.decision)).all())
+            open_steps = connection.execute(in_flight).all()
+            latencies = self._latency_count(connection, workflow)
+            p95 = self._percentile(connection, workflow, latencies, 0.95)
             outcome_runs = connection.execute(
                 sa.select(sa.func.count(sa.distinct(OutcomeEvent.run_id))).join(Run, Run.id == OutcomeEvent.run_id)
                 .where(OutcomeEvent.workflow == workflow, Run.status == "completed")).scalar() or 0
-        machine: dict[str, float] = {}
-        touched: set[str] = set()
-        review_seconds = 0.0
-        cost = 0.0
-        finished_runs: set[str] = set()
-        completed_runs: set[str] = set()
-        for run_id, kind, step_status, started, ended, step_cost, status in steps:
+        cost = sum(row[1] for row in statuses.values())
+        review_seconds = sum(row[3] for row in statuses.values())
+        for kind, step_status, started, ended, step_cost in open_steps:
             cost += step_cost or 0.0
-            if status in ("completed", "failed", "rejected"):
-                finished_runs.add(run_id)
-            if status == "completed":
-                completed_runs.add(run_id)
-            if kind in GATE_KINDS:
-                if step_status == "completed":  # a person decided; a skipped review touched nothing
-                    touched.add(run_id)
-                    review_seconds += (ended - started).total_seconds() if ended is not None else 0.0
-            elif ended is not None and step_status != "skipped":
-                machine[run_id] = machine.get(run_id, 0.0) + (ended - started).total_seconds()
-        completed = int(statuses.get("completed", 0))
-        completed_touched = len(touched & completed_runs)
-        latencies = sorted(machine[r] for r in finished_runs if r in machine)
+            if kind in GATE_KINDS and step_status == "completed" and ended is not None:
+                review_seconds += (ended - started).total_seconds()
+        count = {status: row[0] for status, row in statuses.items()}
+        completed = count.get("completed", 0)
+        completed_touched = statuses.get("completed", (0, 0.0, 0, 0.0))[2]
         return WorkflowMetrics(
-            workflow=workflow, runs=sum(int(n) for n in statuses.values()),
-            finished=completed + int(statuses.get("failed", 0)) + int(statuses.get("rejected", 0)),
-            completed=completed, failed=int(statuses.get("failed", 0)), rejected=int(statuses.get("rejected", 0)),
-            waiting=int(statuses.get("waiting", 0)), reviewed=sum(int(n) for n in decisions.values()),
+            workflow=workflow, runs=sum(count.values()),
+            finished=completed + count.get("failed", 0) + count.get("rejected", 0),
+            completed=completed, failed=count.get("failed", 0), rejected=count.get("rejected", 0),
+            waiting=count.get("waiting", 0), reviewed=sum(int(n) for n in decisions.values()),
             approved=int(decisions.get("approve", 0)) + int(decisions.get("edit", 0)),
             edited=int(decisions.get("edit", 0)), review_seconds=round(review_seconds, 3),
             automated=max(0, completed - completed_touched),
-            cost_usd=round(cost, 6), p95_latency_s=_percentile(latencies, 0.95), outcome_runs=int(outcome_runs),
+            cost_usd=round(cost, 6), p95_latency_s=p95, outcome_runs=int(outcome_runs),
         )
+
+    @staticmethod
+    def _latency_count(connection: sa.Connection, workflow: str) -> int:
+        return int(connection.execute(sa.select(sa.func.count()).where(
+            Run.workflow == workflow, Run.machine_s.is_not(None))).scalar() or 0)
+
+    @staticmethod
+    def _percentile(connection: sa.Connection, workflow: str, count: int, share: float) -> float | None:
+        """Nearest-rank percentile of ended runs' machine time, read off the (workflow, machine_s) index."""
+        if count == 0:
+            return None
+        rank = max(1, math.ceil(share * count))
+        value = connection.execute(
+            sa.select(Run.machine_s).where(Run.workflow == workflow, Run.machine_s.is_not(None))
+            .order_by(Run.machine_s).limit(1).offset(rank - 1)).scalar()
+        return None if value is None else round(float(value), 4)
+
+    def daily(self, workflows: list[str], since: datetime) -> list[tuple[str, str, str, int, float]]:
+        """Per UTC day and workflow since ``since``: (day, workflow, what, count, sum).
+
+        ``what`` is ``finished`` (runs that ended that day; sum = their model cost) or ``decided``
+        (decisions made that day; sum = 0).
+        """
+        if not workflows:
+            return []
+        dialect = self.engine.dialect.name
+        ended_day = _day(Run.ended_at, dialect)
+        decided_day = _day(Decision.decided_at, dialect)
+        cost = sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0)
+        finished = (sa.select(ended_day, Run.workflow, sa.func.count(), cost)
+                    .where(Run.workflow.in_(workflows), Run.status.in_(TERMINAL_STATUSES), Run.ended_at >= since)
+                    .group_by(ended_day, Run.workflow))
+        decided = (sa.select(decided_day, Decision.workflow, sa.func.count())
+                   .where(Decision.workflow.in_(workflows), Decision.decided_at >= since)
+                   .group_by(decided_day, Decision.workflow))
+        with self.engine.connect() as connection:
+            rows = [(str(day), workflow, "finished", int(n), float(cost))
+                    for day, workflow, n, cost in connection.execute(finished)]
+            rows.extend((str(day), workflow, "decided", int(n), 0.0)
+                        for day, workflow, n in connection.execute(decided))
+        return rows
 
     def current_stage(self, workflow: str) -> str | None:
         """The stage the latest recorded change moved the workflow to, or None if none was recorded."""
@@ -184,9 +224,8 @@ class MetricsStore:
                  "at": as_utc(r.changed_at).isoformat()} for r in rows]
 
 
-def _percentile(values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile of sorted ``values``."""
-    if not values:
-        return None
-    rank = max(1, math.ceil(share * len(values)))
-    return round(values[rank - 1], 4)
+def _day(column: Any, dialect: str) -> Any:
+    """``YYYY-MM-DD`` of a stored UTC time, in SQL (SQLite keeps times as ISO text; PostgreSQL as timestamptz)."""
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
+    return sa.func.substr(column, 1, 10)

@@ -98,6 +98,7 @@ class RunUpdate:
     waiting_due: datetime | None = None
     waiting_assignee: str | None = None
     task: TaskDraft | None = None  # the review the run now waits on
+    rollup: dict[str, Any] | None = None  # cost_usd, machine_s, review_s, touched: written when the run ends
     events: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)  # type, step, data
 
 

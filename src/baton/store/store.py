@@ -213,6 +213,8 @@ class Store:
                 connection.execute(self._statements.upsert_steps, rows)
             if update.task is not None:
                 insert_task(connection, update.run_id, update.task, now)
+            if update.rollup is not None:
+                connection.execute(self._statements.update_rollup, {"b_run_id": update.run_id, **update.rollup})
             if update.events:
                 connection.execute(self._statements.insert_events, [
                     {"key": f"{update.run_id}:{kind}:{step or ''}", "run_id": update.run_id, "step_id": step,
@@ -239,13 +241,14 @@ class Store:
                     raise NotFound("run", run_id)
             rows = connection.execute(
                 sa.select(StepRun.step_id, StepRun.kind, StepRun.status, StepRun.output, StepRun.error,
-                          StepRun.error_code, StepRun.attempts, StepRun.started_at, StepRun.cost_usd)
+                          StepRun.error_code, StepRun.attempts, StepRun.started_at, StepRun.ended_at, StepRun.cost_usd)
                 .where(StepRun.run_id == run_id, StepRun.status.in_(("completed", "failed")))
             )
             return run_input, {
                 row.step_id: StepRecord(step_id=row.step_id, kind=row.kind, status=row.status, output=row.output,
                                         error=row.error, error_code=row.error_code, attempts=row.attempts,
-                                        started_at=_aware(row.started_at).timestamp(), cost_usd=row.cost_usd or 0.0)
+                                        started_at=_aware(row.started_at).timestamp(), cost_usd=row.cost_usd or 0.0,
+                                        ended_at=_aware(row.ended_at).timestamp() if row.ended_at else None)
                 for row in rows
             }
 
@@ -346,7 +349,7 @@ class Store:
                     waiting = f"waits on '{run.waiting_on}'" if run.waiting_on else f"is {run.status}"
                     raise Conflict(f"run {run_id} is not waiting on step '{step_id}' (it {waiting})")
                 row = Decision(run_id=run_id, step_id=step_id, decision=decision, decided_by=by,
-                               reason=reason, decided_at=now, detail=detail)
+                               reason=reason, decided_at=now, detail=detail, workflow=run.workflow)
                 session.add(row)
                 open_task = sa.and_(Task.run_id == run_id, Task.gate == step_id, Task.status == "open")
                 session.execute(sa.update(Task).where(open_task).values(
@@ -374,6 +377,9 @@ class _Statements:
                   if c.name not in ("id", "run_id", "step_id")},
         )
         self.insert_events = dialect.insert(RunEvent).on_conflict_do_nothing(index_elements=[RunEvent.key])
+        self.update_rollup = sa.update(Run).where(Run.id == sa.bindparam("b_run_id")).values(
+            cost_usd=sa.bindparam("cost_usd"), machine_s=sa.bindparam("machine_s"),
+            review_s=sa.bindparam("review_s"), touched=sa.bindparam("touched"))
         waiting_on = sa.bindparam("b_waiting_on", type_=sa.String())
         now = sa.bindparam("b_now", type_=sa.DateTime(timezone=True))
         self.update_run = sa.update(Run).where(Run.id == sa.bindparam("b_run_id")).values(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+import sqlalchemy as sa
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -44,6 +45,8 @@ class Run(Base):
         Index("ix_runs_workflow_started", "workflow", "started_at"),
         Index("ix_runs_status", "status"),
         Index("ix_runs_business_key", "workflow", "business_key"),
+        Index("ix_runs_workflow_ended", "workflow", "ended_at"),
+        Index("ix_runs_workflow_machine", "workflow", "machine_s"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the DBOS workflow id
@@ -62,6 +65,11 @@ class Run(Base):
     waiting_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     waiting_assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)
     policy_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # organisation policies applied
+    # Rollups written when the run ends, so reports read one row per run instead of every step:
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # model cost of all steps
+    machine_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # time its non-human steps took
+    review_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # time people took to decide
+    touched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa.false())  # a person decided
     started_by: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -96,7 +104,10 @@ class Decision(Base):
     """A person's decision on a human step; the unique key makes exactly one decision win."""
 
     __tablename__ = "decisions"
-    __table_args__ = (UniqueConstraint("run_id", "step_id", name="uq_decisions_run_step"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "step_id", name="uq_decisions_run_step"),
+        Index("ix_decisions_workflow", "workflow", "decided_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
@@ -106,6 +117,7 @@ class Decision(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # task, content hash, edit
+    workflow: Mapped[str | None] = mapped_column(String(120), nullable=True)  # the run's, for reports
 
 
 class PolicyVersion(Base):

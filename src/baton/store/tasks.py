@@ -104,6 +104,7 @@ class FinalDecision:
     """The decision that closes a task and resumes its run."""
 
     run_id: str
+    workflow: str
     gate: str
     decision: str  # approve | edit | reject
     by: str
@@ -181,13 +182,15 @@ class TaskStore:
                 try:
                     connection.execute(sa.insert(Decision).values(
                         run_id=final.run_id, step_id=final.gate, decision=final.decision, decided_by=final.by,
-                        reason=final.reason, decided_at=now, detail=final.detail))
+                        reason=final.reason, decided_at=now, detail=final.detail, workflow=final.workflow))
                 except sa.exc.IntegrityError:
                     raise Conflict(f"gate '{final.gate}' of run {final.run_id} was already decided") from None
             if fail_run is not None:
                 run_id, error, code = fail_run
+                spent = (sa.select(sa.func.coalesce(sa.func.sum(StepRun.cost_usd), 0.0))
+                         .where(StepRun.run_id == run_id).scalar_subquery())
                 connection.execute(sa.update(Run).where(Run.id == run_id, Run.status == "waiting").values(
-                    status="failed", error=error, error_code=code, waiting_on=None, ended_at=now))
+                    status="failed", error=error, error_code=code, waiting_on=None, ended_at=now, cost_usd=spent))
                 gate = connection.execute(sa.select(Task.gate).where(Task.id == task_id)).scalar_one()
                 connection.execute(sa.update(StepRun).where(
                     StepRun.run_id == run_id, StepRun.step_id == gate, StepRun.status == "waiting",
