@@ -113,15 +113,22 @@ class Store:
         return [rows[pid] for pid in policy_ids]
 
     def month_spend(self, *, since: datetime, workflow: str | None = None, team: str | None = None) -> float:
-        """Model cost in USD of the runs started since ``since``, of one workflow or one team."""
-        query = (sa.select(sa.func.coalesce(sa.func.sum(StepRun.cost_usd), 0.0))
-                 .join(Run, Run.id == StepRun.run_id).where(Run.started_at >= since))
+        """Model cost in USD of the runs started since ``since``, of one workflow or one team.
+
+        Ended runs count by their rollup; runs still in flight by their step rows (there are few).
+        """
+        scope = [Run.started_at >= since]
         if workflow is not None:
-            query = query.where(Run.workflow == workflow)
+            scope.append(Run.workflow == workflow)
         if team is not None:
-            query = query.where(Run.team == team)
+            scope.append(Run.team == team)
+        ended = sa.select(sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0)).where(
+            *scope, Run.status.in_(TERMINAL_STATUSES))
+        in_flight = (sa.select(sa.func.coalesce(sa.func.sum(StepRun.cost_usd), 0.0))
+                     .join(Run, Run.id == StepRun.run_id).where(*scope, Run.status.not_in(TERMINAL_STATUSES)))
         with self.engine.connect() as connection:
-            return float(connection.execute(query).scalar() or 0.0)
+            spent = connection.execute(ended).scalar() or 0.0
+            return float(spent) + float(connection.execute(in_flight).scalar() or 0.0)
 
     def version_document(self, version_id: str) -> tuple[dict[str, Any], str]:
         """The resolved spec document of a version and the file it came from."""

@@ -47,6 +47,7 @@ class Run(Base):
         Index("ix_runs_business_key", "workflow", "business_key"),
         Index("ix_runs_workflow_ended", "workflow", "ended_at"),
         Index("ix_runs_workflow_machine", "workflow", "machine_s"),
+        Index("ix_runs_team_started", "team", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the DBOS workflow id
