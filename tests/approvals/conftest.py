@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,10 +12,9 @@ import pytest
 
 from baton.approvals import Approvals, Directory
 from baton.engine.runtime import Runtime
-from baton.settings import Settings
 from baton.spec.policy import DirectorySpec, Person
 from baton.store.tasks import TaskView
-from helpers import write
+from helpers import launched, step_module_folder, write
 
 # ``draft`` proposes an offer; ``send`` appends one line per call to the file the input names (the side effect).
 STEPS = """
@@ -106,17 +103,14 @@ class ReviewProject:
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[ReviewProject]:
     """``review-me`` (one approval) and ``four-eyes`` (two), with a uniquely named step module."""
-    root = tmp_path / "project"
-    module = f"approval_steps_{uuid.uuid4().hex[:10]}"
-    write(root, {
-        f"{module}.py": STEPS,
-        "workflows/review-me.yaml": WORKFLOW.format(name="review-me", module=module, approvals=""),
-        "workflows/four-eyes.yaml": WORKFLOW.format(name="four-eyes", module=module, approvals="\n    approvals: 2"),
-    })
-    yield ReviewProject(root=root, module=module, outbox=tmp_path / "outbox.txt")
-    sys.modules.pop(module, None)
-    while str(root) in sys.path:
-        sys.path.remove(str(root))
+    with step_module_folder(tmp_path, "approval_steps") as (root, module):
+        write(root, {
+            f"{module}.py": STEPS,
+            "workflows/review-me.yaml": WORKFLOW.format(name="review-me", module=module, approvals=""),
+            "workflows/four-eyes.yaml": WORKFLOW.format(name="four-eyes", module=module,
+                                                        approvals="\n    approvals: 2"),
+        })
+        yield ReviewProject(root=root, module=module, outbox=tmp_path / "outbox.txt")
 
 
 @pytest.fixture
@@ -127,12 +121,8 @@ def directory() -> Directory:
 @pytest.fixture
 def runtime(project: ReviewProject, database_url: str) -> Iterator[Runtime]:
     """A launched Runtime on a fresh database (DBOS is a per-process singleton: always shut down)."""
-    engine = Runtime(Settings(project_dir=project.root, database_url=database_url))
-    engine.launch()
-    try:
+    with launched(project.root, database_url) as engine:
         yield engine
-    finally:
-        engine.shutdown()
 
 
 @pytest.fixture

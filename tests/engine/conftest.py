@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from baton.engine.runtime import Runtime
-from baton.settings import Settings
-from helpers import write
+from helpers import launched, step_module_folder, write
 
 # Prepended to every step module: ``mark(text)`` appends a line to the project's log.txt.
 STEP_PRELUDE = """
@@ -64,23 +61,13 @@ class ProjectDir:
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[ProjectDir]:
     """A project folder; afterwards its step module and sys.path entry are removed again."""
-    root = tmp_path / "project"
-    root.mkdir()
-    module = f"steps_{uuid.uuid4().hex[:10]}"
-    yield ProjectDir(root=root, module=module)
-    sys.modules.pop(module, None)
-    while str(root) in sys.path:
-        sys.path.remove(str(root))
+    with step_module_folder(tmp_path, "steps") as (root, module):
+        yield ProjectDir(root=root, module=module)
 
 
 @pytest.fixture
 def runtime(project: ProjectDir, database_url: str) -> Iterator[Runtime]:
     """A launched Runtime on a fresh database (DBOS is a per-process singleton: always shut down)."""
-    settings = Settings(project_dir=project.root, database_url=database_url)
-    engine = Runtime(settings)
-    engine.launch()
-    try:
+    with launched(project.root, database_url) as engine:
         yield engine
-    finally:
-        engine.shutdown()
 

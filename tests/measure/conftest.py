@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from baton.engine.runtime import Runtime
-from baton.settings import Settings
-from helpers import write
+from helpers import launched, write
 
 
 @pytest.fixture
@@ -45,11 +44,9 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
               business_key: "input.n"
         """,
     })
-    engine = Runtime(Settings(project_dir=tmp_path, database_url=database_url))
-    engine.launch()
     try:
-        yield engine
+        with launched(tmp_path, database_url) as engine:
+            yield engine
     finally:
-        engine.shutdown()
         sys.modules.pop(module, None)
         sys.path[:] = [p for p in sys.path if p != str(tmp_path)]

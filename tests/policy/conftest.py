@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from baton.engine.runtime import Runtime
-from baton.settings import Settings
 from fake_openai import FakeOpenAI
-from helpers import write
+from helpers import launched, step_module_folder, write
 
 # Prepended to every step module: ``mark(text)`` appends a line to the project's log.txt.
 STEP_PRELUDE = """
@@ -69,13 +66,8 @@ class PolicyProject:
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[PolicyProject]:
     """A project folder; afterwards its step module and sys.path entry are removed again."""
-    root = tmp_path / "project"
-    root.mkdir()
-    module = f"policy_steps_{uuid.uuid4().hex[:10]}"
-    yield PolicyProject(root=root, module=module)
-    sys.modules.pop(module, None)
-    while str(root) in sys.path:
-        sys.path.remove(str(root))
+    with step_module_folder(tmp_path, "policy_steps") as (root, module):
+        yield PolicyProject(root=root, module=module)
 
 
 @pytest.fixture
@@ -88,24 +80,13 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
         yield server
 
 
-@contextmanager
-def launched(project: PolicyProject, database_url: str) -> Iterator[Runtime]:
-    """A launched Runtime (DBOS is a per-process singleton: always shut down)."""
-    engine = Runtime(Settings(project_dir=project.root, database_url=database_url))
-    engine.launch()
-    try:
-        yield engine
-    finally:
-        engine.shutdown()
-
-
 Launch = Callable[[], AbstractContextManager[Runtime]]
 
 
 @pytest.fixture
 def launch(project: PolicyProject, database_url: str, fake: FakeOpenAI) -> Launch:
     """Makes launched Runtimes on this test's database, one at a time (for a restart in the middle of a test)."""
-    return lambda: launched(project, database_url)
+    return lambda: launched(project.root, database_url)
 
 
 @pytest.fixture

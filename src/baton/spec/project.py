@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from baton.errors import BatonError, Location, NotFound, SpecError, SpecErrors
 from baton.spec.loader import LoadedWorkflow, load_directory, load_footprint, load_policy, load_workflow
 from baton.spec.models import FootprintSpec
 from baton.spec.policy import DirectorySpec, PolicySpec
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -95,49 +99,36 @@ class Project:
             report.errors.append(SpecError(Location(self.root), "is not a folder"))
             return report
         for path in self.workflow_files():
-            report.files_checked += 1
-            try:
-                loaded = load_workflow(path)
-            except SpecErrors as exc:
-                report.errors.extend(exc.errors)
-                continue
-            except SpecError as exc:
-                report.errors.append(exc)
-                continue
-            other = report.workflows.get(loaded.spec.workflow)
-            if other is not None:
-                report.errors.append(SpecError(Location(path, 1, "workflow"),
-                                               f"workflow '{loaded.spec.workflow}' is also defined in {other.path}"))
-                continue
-            report.workflows[loaded.spec.workflow] = loaded
-        footprint = self.root / "footprint.yaml"
-        if footprint.is_file():
-            report.files_checked += 1
-            try:
-                report.footprint = load_footprint(footprint)
-            except SpecErrors as exc:
-                report.errors.extend(exc.errors)
-            except BatonError as exc:
-                report.errors.append(exc if isinstance(exc, SpecError) else SpecError(Location(footprint), str(exc)))
+            loaded = _collect(report, path, load_workflow)
+            if loaded is not None and loaded.spec.workflow in report.workflows:
+                report.errors.append(SpecError(Location(path, 1, "workflow"), f"workflow '{loaded.spec.workflow}' is "
+                                               f"also defined in {report.workflows[loaded.spec.workflow].path}"))
+            elif loaded is not None:
+                report.workflows[loaded.spec.workflow] = loaded
+        if (self.root / "footprint.yaml").is_file():
+            report.footprint = _collect(report, self.root / "footprint.yaml", load_footprint)
         for path in self.policy_files():
-            report.files_checked += 1
-            try:
-                policy = load_policy(path)
-            except SpecErrors as exc:
-                report.errors.extend(exc.errors)
-                continue
-            if policy.policy in report.policies:
+            policy = _collect(report, path, load_policy)
+            if policy is not None and policy.policy in report.policies:
                 report.errors.append(SpecError(Location(path, 1, "policy"),
                                                f"policy '{policy.policy}' is defined twice"))
-            report.policies[policy.policy] = policy
-        people = self.root / "people.yaml"
-        if people.is_file():
-            report.files_checked += 1
-            try:
-                report.directory = load_directory(people)
-            except SpecErrors as exc:
-                report.errors.extend(exc.errors)
+            elif policy is not None:
+                report.policies[policy.policy] = policy
+        if (self.root / "people.yaml").is_file():
+            report.directory = _collect(report, self.root / "people.yaml", load_directory)
         if report.files_checked == 0:
             report.errors.append(SpecError(Location(self.root), "no workflows/*.yaml or footprint.yaml found",
                                            "run `baton init DIR` to scaffold a project"))
         return report
+
+
+def _collect(report: ProjectReport, path: Path, load: Callable[[Path], T]) -> T | None:
+    """Load one document, counting it and adding its problems to ``report`` instead of raising."""
+    report.files_checked += 1
+    try:
+        return load(path)
+    except SpecErrors as exc:
+        report.errors.extend(exc.errors)
+    except BatonError as exc:
+        report.errors.append(exc if isinstance(exc, SpecError) else SpecError(Location(path), str(exc)))
+    return None
