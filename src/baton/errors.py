@@ -11,7 +11,8 @@ The tree::
     ├── Conflict               the action collides with the current state (e.g. a decided step)
     ├── ConfigError            a setting or environment variable is unusable
     ├── Forbidden              the user may not do this (role, team, or deciding their own run)
-    └── PolicyDenied           a guardrail refused a data flow or a budget was exhausted
+    ├── PolicyDenied           a guardrail refused a data flow or a budget was exhausted
+    └── TrafficDeclined        production traffic the workflow's stage does not take (handle it the old way)
 
 Each constructor takes domain arguments and builds a message that says what is wrong, where, and
 what to do next, so callers never format messages themselves.
@@ -175,3 +176,13 @@ class PolicyDenied(BatonError):
         self.rule = rule
         text = f"step '{step}': {problem} (refused by {rule})"
         super().__init__(f"{text}; {hint}" if hint else text)
+
+
+class TrafficDeclined(BatonError):
+    """Production traffic the workflow's stage does not take: an experiment, or a pilot's capped share.
+
+    Not a failure: the caller hands the item to the path that handled it before (people, the old tool).
+    """
+
+    code = "traffic_declined"
+    exit_code = 10

@@ -82,6 +82,8 @@ def run(
     workflow: Annotated[str, typer.Argument(help="workflow name (or path of its YAML file)")],
     input_file: Annotated[Path, typer.Option("--input", "-i", help="JSON file with the run's input")],
     detach: Annotated[bool, typer.Option("--detach", help="queue the run for `baton worker` and return")] = False,
+    production: Annotated[bool, typer.Option(
+        "--production", help="real traffic: refused by experiments, capped for pilots (exit 10)")] = False,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -92,13 +94,13 @@ def run(
         if detach:
             runtime = Runtime(settings)
             try:
-                started = runtime.start_run(workflow, run_input, detach=True)
+                started = runtime.start_run(workflow, run_input, detach=True, production=production)
             finally:
                 runtime.shutdown()
             _print_started(started.run_id, None, as_json)
             return
         with launched(settings) as runtime:
-            started = runtime.start_run(workflow, run_input)
+            started = runtime.start_run(workflow, run_input, production=production)
             detail = runtime.store.get_run(started.run_id)
     _print_started(started.run_id, detail, as_json)
     if detail.summary.status in ("failed", "rejected"):

@@ -16,6 +16,8 @@ else (store, project, providers) hangs off this object rather than module global
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 import uuid
@@ -30,7 +32,7 @@ from baton.engine.attempts import Attempts
 from baton.engine.contracts import check_contract
 from baton.engine.executor import RunExecutor, SegmentResult
 from baton.engine.policies import PolicyCache
-from baton.errors import BatonError, Conflict, ContractViolation, NotFound, StepFailed
+from baton.errors import BatonError, Conflict, ContractViolation, NotFound, StepFailed, TrafficDeclined
 from baton.expressions import Expression
 from baton.models.registry import ProviderRegistry
 from baton.policy.guardrails import Guardrails
@@ -44,6 +46,7 @@ from baton.steps.http import HttpKind
 from baton.steps.llm import LlmKind
 from baton.steps.python import PythonKind, check_python_steps
 from baton.store.database import is_sqlite
+from baton.store.metrics import MetricsStore
 from baton.store.records import RunUpdate, StepRecord
 from baton.store.store import Store
 
@@ -248,15 +251,21 @@ class Runtime:
 
     def start_run(
         self, workflow: str | LoadedWorkflow, run_input: dict[str, Any], *, detach: bool = False,
-        started_by: str | None = None,
+        started_by: str | None = None, production: bool = False,
     ) -> StartedRun:
         """Validate and start a run. In the foreground, return when it completes, fails or parks.
 
         Detached runs are queued for any ``baton worker`` (this process need not be launched).
-        Nothing is written unless the input and workflow are valid.
+        Nothing is written unless the input and workflow are valid. ``production`` marks real traffic
+        (a webhook, a queue of real items): an experiment refuses it and a pilot takes only its share.
+
+        Raises:
+            TrafficDeclined: production traffic the workflow's stage does not take.
         """
         loaded = workflow if isinstance(workflow, LoadedWorkflow) else self.project.workflow(workflow)
         version_id, business_key = self.prepare(loaded, run_input)
+        if production:
+            self._admit(loaded.spec, business_key or json.dumps(run_input, sort_keys=True, default=str))
         policy_ids = self._policies.applicable(loaded.spec)
         run_id = uuid.uuid4().hex
         by = started_by or self.settings.user
@@ -275,6 +284,20 @@ class Runtime:
             self.store.delete_run(run_id)
             raise
         return StartedRun(run_id, _segment_result(handle.get_result()))
+
+    def _admit(self, spec: WorkflowSpec, key: str) -> None:
+        """Stage has teeth: experiments take no production traffic; a pilot takes a stable share of it."""
+        stage = MetricsStore(self.store.engine).current_stage(spec.workflow) or spec.stage
+        if stage in ("experiment", "retired"):
+            raise TrafficDeclined(f"{spec.workflow} is {'an experiment' if stage == 'experiment' else 'retired'}: "
+                                  "it takes no production traffic (promote it to pilot first)")
+        share = spec.traffic.pilot_share
+        if stage == "pilot" and share < 1:
+            # The same item always gets the same answer, so a retried webhook does not flip between paths.
+            draw = int(hashlib.sha256(f"{spec.workflow}|{key}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+            if draw >= share:
+                raise TrafficDeclined(f"{spec.workflow} is a pilot taking {share:.0%} of production traffic; "
+                                      f"this item ({key[:40]}) stays on the existing path")
 
     def _enqueue(self, run_id: str, version_id: str, run_input: dict[str, Any], business_key: str | None,
                  by: str, policy_ids: list[str]) -> None:

@@ -201,6 +201,12 @@ class Measure(Spec):
     business_key: str | None = Field(None, description="CEL expression over input naming the item")
 
 
+class Traffic(Spec):
+    """How much production traffic the workflow takes while it is a pilot."""
+
+    pilot_share: float = Field(1.0, gt=0, le=1, description="share of production items a pilot handles, by key")
+
+
 class WorkflowSpec(Spec):
     """A versioned workflow: who owns it and the steps it runs."""
 
@@ -214,6 +220,7 @@ class WorkflowSpec(Spec):
     input: JsonSchema | None = None
     steps: list[AnyStep] = Field(min_length=1)
     guardrails: list[Guardrail] = Field(default_factory=list)
+    traffic: Traffic = Field(default_factory=Traffic)
     measure: Measure | None = None
     promote: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
