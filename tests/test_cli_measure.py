@@ -84,3 +84,17 @@ def test_outcome_record_import_list_and_roi(project: Path, tmp_path: Path) -> No
     assert row["outcomes"]["renewed"] == {"recorded": 2, "matched": 2, "value": 1000.0}
     code, _, err = baton("outcome", "record", "-w", "hello", "-k", "C-1", "-e", "renew", "-p", project)
     assert code == 1 and "did you mean 'renewed'" in err
+
+
+def test_roi_by_team_over_a_period_and_as_a_trend(project: Path) -> None:
+    assert baton("run", "hello", "--input", project / "samples" / "hello.json", "-p", project)[0] == 0
+    code, out, _ = baton("roi", "--by", "team", "-p", project, "--json")
+    [team] = json.loads(out)["teams"]
+    assert code == 0 and (team["workflow"], team["metrics"]["finished"]) == ("operations", 1)
+    code, out, _ = baton("roi", "--since", "2999-01-01", "-p", project, "--json")
+    assert code == 0 and json.loads(out)["workflows"][0]["metrics"]["finished"] == 0
+    code, out, _ = baton("roi", "--trend", "day", "--periods", "3", "-p", project, "--json")
+    points = json.loads(out)["trend"]
+    assert code == 0 and len(points) == 3 and points[-1]["finished"] == {"hello": 1}
+    code, _, err = baton("roi", "--by", "person", "-p", project)
+    assert code == 1 and "--by takes workflow or team" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, opened, refusals, term
 from baton.engine.runtime import Runtime
+from baton.errors import BatonError
 from baton.measure.evals import Evaluations
 from baton.measure.outcomes import Outcome, Outcomes, read_outcomes_csv
 from baton.measure.promotion import GateReport, Promotions
@@ -163,15 +165,38 @@ def outcome_list(
 @app.command()
 def roi(
     workflow: Annotated[str | None, typer.Argument(help="one workflow (default: all)")] = None,
+    since: Annotated[datetime | None, typer.Option(help="runs started on or after this UTC day",
+                                                   formats=["%Y-%m-%d"])] = None,
+    until: Annotated[datetime | None, typer.Option(help="runs started before this UTC day",
+                                                   formats=["%Y-%m-%d"])] = None,
+    by: Annotated[str, typer.Option("--by", help="workflow or team")] = "workflow",
+    trend: Annotated[str | None, typer.Option("--trend", help="day, week or month: net saving per period")] = None,
+    periods: Annotated[int, typer.Option("--periods", help="how many periods the trend shows")] = 6,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Return on investment per workflow: manual baseline vs AI and review cost, hours saved, outcomes."""
+    """Return on investment per workflow or team, over all time or a period: manual baseline vs AI and
+    review cost, hours saved, outcomes; or the trend of the net saving."""
     with refusals(), opened(project) as (settings, store):
-        report = RoiReport(store.engine, Project(settings.project_dir))
-        rows = [report.workflow(workflow)] if workflow else report.workflows()
+        report = RoiReport(store.engine, Project(settings.project_dir), since=_utc(since), until=_utc(until))
+        if trend is not None:
+            points = report.trend(period=trend, count=max(1, periods))
+        elif by not in ("workflow", "team"):
+            raise BatonError(f"--by takes workflow or team, not '{by}'")
+        else:
+            rows = [report.workflow(workflow)] if workflow else (report.teams() if by == "team" else report.workflows())
+    if trend is not None:
+        if as_json:
+            emit_json({"period": trend, "trend": [point.to_dict() for point in points]})
+            return
+        for point in points:
+            total = sum(point.net_saving_usd.values())
+            term.out.print(f"{point.period:<12}{sum(point.finished.values()):>9,} items  net saving "
+                           f"{total:>12,.2f}", highlight=False)
+        return
     if as_json:
-        emit_json({"workflows": [row.to_dict() for row in rows]})
+        key = "teams" if by == "team" and not workflow else "workflows"
+        emit_json({"since": _utc(since), "until": _utc(until), key: [row.to_dict() for row in rows]})
         return
     for row in rows:
         term.out.print(f"[bold]{row.workflow}[/bold] ({row.team}): {row.metrics.finished:,} items finished")
@@ -182,6 +207,10 @@ def roi(
         for event, counts in row.outcomes.items():
             term.out.print(f"  outcome {event:<10} {counts['recorded']:,.0f} recorded, {counts['matched']:,.0f} "
                            f"matched, value {counts['value']:,.2f}", highlight=False)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @app.command("eval")

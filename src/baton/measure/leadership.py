@@ -1,12 +1,13 @@
 """The figures of the leadership one-pager: ROI, quality, stages, a daily series and the top findings.
 
 Totals are the sums of :class:`baton.measure.roi.RoiReport` figures, so the page and ``baton roi`` agree.
-The daily series buckets the last ``days`` UTC days in Python (portable across SQLite and PostgreSQL):
+The daily series covers the last ``days`` UTC days, aggregated in SQL from the run rollups:
 
 * runs per day = runs that finished (completed, failed, rejected) that day, by ``ended_at``
 * net saving per day = finished x manual minutes / 60 x hourly - decisions that day x review minutes / 60
-  x hourly - model cost of the steps started that day, with the workflow spec's ``measure.baseline``;
-  a workflow without a baseline counts 0 and the data says so in ``notes``.
+  x hourly - model cost of the runs that finished that day, with the workflow spec's ``measure.baseline``
+  (:func:`baton.measure.roi.savings_by_day`); a workflow without a baseline counts 0 and the data says
+  so in ``notes``.
 
 Example::
 
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 from baton.catalog.footprint import FootprintService
 from baton.catalog.model import Finding
 from baton.measure.promotion import Promotions
-from baton.measure.roi import Figure, RoiReport
+from baton.measure.roi import Figure, RoiReport, savings_by_day
 from baton.spec.models import STAGES
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore
@@ -183,30 +184,12 @@ def gather(store: Store, project: Project, *, days: int = 30, now: datetime | No
 def _series(engine: sa.Engine, project: Project, workflows: list[str], *, days: int,
             today: date) -> tuple[DayPoint, ...]:
     first = today - timedelta(days=days - 1)
-    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
     calendar = [first + timedelta(days=i) for i in range(days)]
     runs: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     saving: dict[date, float] = defaultdict(float)
-    if not workflows:
-        return tuple(DayPoint(day, {}, 0.0) for day in calendar)
-    rates: dict[str, tuple[float, float]] = {}  # workflow -> (manual $ per item, review $ per decision)
-    for name in workflows:
-        spec = project.workflow(name).spec
-        baseline = spec.measure.baseline if spec.measure else None
-        if baseline is not None:
-            hourly = baseline.hourly_cost_usd
-            rates[name] = (baseline.manual_minutes_per_item / 60 * hourly,
-                           baseline.review_minutes_per_item / 60 * hourly)
-    window = {day.isoformat(): day for day in calendar}
-    for day_text, workflow, what, count, cost in MetricsStore(engine).daily(workflows, since):
-        day = window.get(day_text)
-        if day is None:
-            continue
-        if what == "finished":
-            runs[day][workflow] += count
-            if workflow in rates:  # a run's model cost counts on the day it ended
-                saving[day] += count * rates[workflow][0] - cost
-        elif workflow in rates:
-            saving[day] -= count * rates[workflow][1]
+    for (day, workflow), (items, value) in savings_by_day(engine, project, workflows, since=first).items():
+        if first <= day <= today:
+            runs[day][workflow] += items
+            saving[day] += value
     return tuple(DayPoint(day, {w: runs[day][w] for w in workflows if runs[day][w]}, round(saving[day], 2))
                  for day in calendar)

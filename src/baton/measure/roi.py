@@ -7,15 +7,23 @@ Every figure carries how it was computed, so a number in a leadership report can
 * AI cost = the model cost recorded on every step
 * net saving = manual cost - review cost - AI cost; hours saved = (manual minutes - review minutes) / 60
 * outcomes: per declared event, how many were recorded, how many matched a run, and their total value
+
+A period (``since``/``until``) counts the runs started in it and the decisions made in it. By team, the
+figures of the team's workflows are added up. The trend buckets UTC days, weeks or months: items that
+finished in the bucket, decisions made in it, and the model cost of the runs that finished in it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from baton.errors import BatonError
 from baton.spec.models import WorkflowSpec
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore, WorkflowMetrics
@@ -52,13 +60,57 @@ class WorkflowRoi:
                 "note": self.note}
 
 
-class RoiReport:
-    """Computes ROI for a project's workflows from the store."""
+@dataclass(frozen=True)
+class TrendPoint:
+    """One bucket of the trend: items finished and the net saving, per workflow."""
 
-    def __init__(self, engine: sa.Engine, project: Project) -> None:
+    period: str  # 2026-11-25, 2026-W48 or 2026-11
+    finished: dict[str, int]
+    net_saving_usd: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"period": self.period, "finished": self.finished, "net_saving_usd": self.net_saving_usd,
+                "total_net_saving_usd": round(sum(self.net_saving_usd.values()), 2)}
+
+
+class RoiReport:
+    """Computes ROI for a project's workflows from the store, over all time or a period."""
+
+    def __init__(self, engine: sa.Engine, project: Project, *, since: datetime | None = None,
+                 until: datetime | None = None) -> None:
         self.engine = engine
         self.project = project
         self.metrics = MetricsStore(engine)
+        self.since = since
+        self.until = until
+
+    def teams(self) -> list[WorkflowRoi]:
+        """ROI per team: the figures of its workflows added up (rates recomputed from the sums)."""
+        by_team: dict[str, list[WorkflowRoi]] = defaultdict(list)
+        for row in self.workflows():
+            by_team[row.team].append(row)
+        return [_team_roi(team, rows) for team, rows in sorted(by_team.items())]
+
+    def trend(self, *, period: str = "month", count: int = 6, today: date | None = None) -> list[TrendPoint]:
+        """Net saving per workflow in each of the last ``count`` days, weeks or months (UTC)."""
+        if period not in BUCKETS:
+            raise BatonError(f"unknown period '{period}'; use one of: {', '.join(BUCKETS)}")
+        today = today or datetime.now(UTC).date()
+        first = _bucket_start(today, period, back=count - 1)
+        labels = [BUCKETS[period](first + timedelta(days=d)) for d in range((today - first).days + 1)]
+        order = list(dict.fromkeys(labels))
+        loaded = self.project.check().workflows
+        daily = savings_by_day(self.engine, self.project, sorted(loaded), since=first)
+        finished: dict[str, dict[str, int]] = {label: defaultdict(int) for label in order}
+        saving: dict[str, dict[str, float]] = {label: defaultdict(float) for label in order}
+        for (day, workflow), (items, value) in daily.items():
+            label = BUCKETS[period](day)
+            if label in finished:
+                finished[label][workflow] += items
+                saving[label][workflow] += value
+        return [TrendPoint(label, dict(finished[label]), {w: round(v, 2) for w, v in saving[label].items()})
+                for label in order]
 
     def workflows(self) -> list[WorkflowRoi]:
         """ROI of every workflow in the project, by name."""
@@ -70,7 +122,7 @@ class RoiReport:
         return self._roi(self.project.workflow(name).spec)
 
     def _roi(self, spec: WorkflowSpec) -> WorkflowRoi:
-        measured = self.metrics.workflow_metrics(spec.workflow)
+        measured = self.metrics.workflow_metrics(spec.workflow, since=self.since, until=self.until)
         outcomes = self._outcomes(spec.workflow)
         baseline = spec.measure.baseline if spec.measure else None
         if baseline is None:
@@ -100,6 +152,82 @@ class RoiReport:
         query = (sa.select(OutcomeEvent.event, sa.func.count(), sa.func.count(OutcomeEvent.run_id),
                            sa.func.coalesce(sa.func.sum(OutcomeEvent.value), 0.0))
                  .where(OutcomeEvent.workflow == workflow).group_by(OutcomeEvent.event))
+        if self.since is not None:
+            query = query.where(OutcomeEvent.occurred_at >= self.since)
+        if self.until is not None:
+            query = query.where(OutcomeEvent.occurred_at < self.until)
         with self.engine.connect() as connection:
             return {event: {"recorded": int(total), "matched": int(matched), "value": float(value or 0.0)}
                     for event, total, matched, value in connection.execute(query)}
+
+
+BUCKETS: dict[str, Callable[[date], str]] = {
+    "day": lambda day: day.isoformat(),
+    "week": lambda day: f"{day.isocalendar().year}-W{day.isocalendar().week:02d}",
+    "month": lambda day: f"{day.year}-{day.month:02d}",
+}
+
+
+def _bucket_start(today: date, period: str, *, back: int) -> date:
+    if period == "day":
+        return today - timedelta(days=back)
+    if period == "week":
+        return today - timedelta(days=today.weekday() + 7 * back)
+    month = today.year * 12 + today.month - 1 - back
+    return date(month // 12, month % 12 + 1, 1)
+
+
+def savings_by_day(engine: sa.Engine, project: Project, workflows: list[str], *,
+                   since: date) -> dict[tuple[date, str], tuple[int, float]]:
+    """(day, workflow) -> (items finished that day, net saving of that day's work), from the run rollups.
+
+    Net saving = finished x manual cost per item - decisions x review cost per decision - model cost of
+    the runs that finished that day. Workflows without a ``measure.baseline`` save 0.
+    """
+    rates: dict[str, tuple[float, float]] = {}  # workflow -> (manual $ per item, review $ per decision)
+    for name in workflows:
+        spec = project.workflow(name).spec
+        baseline = spec.measure.baseline if spec.measure else None
+        if baseline is not None:
+            hourly = baseline.hourly_cost_usd
+            rates[name] = (baseline.manual_minutes_per_item / 60 * hourly,
+                           baseline.review_minutes_per_item / 60 * hourly)
+    totals: dict[tuple[date, str], tuple[int, float]] = {}
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    for day_text, workflow, what, count, cost in MetricsStore(engine).daily(workflows, start):
+        key = (date.fromisoformat(day_text), workflow)
+        items, value = totals.get(key, (0, 0.0))
+        manual, review = rates.get(workflow, (0.0, 0.0))
+        if what == "finished":
+            items += count
+            value += count * manual - cost if workflow in rates else 0.0
+        elif workflow in rates:
+            value -= count * review
+        totals[key] = (items, value)
+    return totals
+
+
+def _team_roi(team: str, rows: list[WorkflowRoi]) -> WorkflowRoi:
+    totals = {name: round(sum(r.figures[name].value for r in rows if name in r.figures), 2)
+              for name in ("manual_cost_usd", "review_cost_usd", "ai_cost_usd", "net_saving_usd", "hours_saved")}
+    completed = sum(r.metrics.completed for r in rows)
+    automated = sum(r.metrics.automated for r in rows)
+    names = ", ".join(r.workflow for r in rows)
+    figures = {name: Figure(value, f"sum over {names}") for name, value in totals.items()}
+    figures["automation_rate"] = Figure(round(automated / completed, 4) if completed else 0.0,
+                                        "completed runs no person decided on / completed runs, all its workflows")
+    merged = WorkflowMetrics(
+        workflow=team, runs=sum(r.metrics.runs for r in rows), finished=sum(r.metrics.finished for r in rows),
+        completed=completed, failed=sum(r.metrics.failed for r in rows), rejected=sum(r.metrics.rejected for r in rows),
+        waiting=sum(r.metrics.waiting for r in rows), reviewed=sum(r.metrics.reviewed for r in rows),
+        approved=sum(r.metrics.approved for r in rows), automated=automated,
+        cost_usd=round(sum(r.metrics.cost_usd for r in rows), 6), p95_latency_s=None,
+        edited=sum(r.metrics.edited for r in rows))
+    notes = "; ".join(f"{r.workflow}: {r.note}" for r in rows if r.note)
+    outcomes: dict[str, dict[str, float]] = {}
+    for row in rows:
+        for event, counts in row.outcomes.items():
+            into = outcomes.setdefault(event, {"recorded": 0, "matched": 0, "value": 0.0})
+            for key, value in counts.items():
+                into[key] += value
+    return WorkflowRoi(team, team, merged, figures, outcomes, notes)

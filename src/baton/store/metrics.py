@@ -95,32 +95,34 @@ class MetricsStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def workflow_metrics(self, workflow: str) -> WorkflowMetrics:
-        """Measured facts about every run of ``workflow`` (all versions).
+    def workflow_metrics(self, workflow: str, *, since: datetime | None = None,
+                         until: datetime | None = None) -> WorkflowMetrics:
+        """Measured facts about the runs of ``workflow`` (all versions), started in [since, until) if given.
 
         Ended runs are read from their rollup columns (one row a run, never their steps); only runs still
-        in flight, a handful at any time, are summed from their step rows.
+        in flight, a handful at any time, are summed from their step rows. Decisions count when made in
+        the period.
         """
+        runs = [Run.workflow == workflow, *_period(Run.started_at, since, until)]
         per_status = (sa.select(Run.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0),
                                 sa.func.sum(sa.case((Run.touched, 1), else_=0)),
                                 sa.func.coalesce(sa.func.sum(Run.review_s), 0.0))
-                      .where(Run.workflow == workflow).group_by(Run.status))
+                      .where(*runs).group_by(Run.status))
         in_flight = (sa.select(StepRun.kind, StepRun.status, StepRun.started_at, StepRun.ended_at, StepRun.cost_usd)
-                     .join(Run, Run.id == StepRun.run_id)
-                     .where(Run.workflow == workflow, Run.status.not_in(TERMINAL_STATUSES)))
+                     .join(Run, Run.id == StepRun.run_id).where(*runs, Run.status.not_in(TERMINAL_STATUSES)))
         with self.engine.connect() as connection:
             statuses: dict[str, tuple[int, float, int, float]] = {
                 status: (int(n), float(cost), int(touched or 0), float(review))
                 for status, n, cost, touched, review in connection.execute(per_status)}
             decisions = dict(connection.execute(
-                sa.select(Decision.decision, sa.func.count()).where(Decision.workflow == workflow)
+                sa.select(Decision.decision, sa.func.count())
+                .where(Decision.workflow == workflow, *_period(Decision.decided_at, since, until))
                 .group_by(Decision.decision)).all())
             open_steps = connection.execute(in_flight).all()
-            latencies = self._latency_count(connection, workflow)
-            p95 = self._percentile(connection, workflow, latencies, 0.95)
+            p95 = self._percentile(connection, runs, 0.95)
             outcome_runs = connection.execute(
                 sa.select(sa.func.count(sa.distinct(OutcomeEvent.run_id))).join(Run, Run.id == OutcomeEvent.run_id)
-                .where(OutcomeEvent.workflow == workflow, Run.status == "completed")).scalar() or 0
+                .where(OutcomeEvent.workflow == workflow, Run.status == "completed", *runs[1:])).scalar() or 0
         cost = sum(row[1] for row in statuses.values())
         review_seconds = sum(row[3] for row in statuses.values())
         for kind, step_status, started, ended, step_cost in open_steps:
@@ -142,19 +144,15 @@ class MetricsStore:
         )
 
     @staticmethod
-    def _latency_count(connection: sa.Connection, workflow: str) -> int:
-        return int(connection.execute(sa.select(sa.func.count()).where(
-            Run.workflow == workflow, Run.machine_s.is_not(None))).scalar() or 0)
-
-    @staticmethod
-    def _percentile(connection: sa.Connection, workflow: str, count: int, share: float) -> float | None:
-        """Nearest-rank percentile of ended runs' machine time, read off the (workflow, machine_s) index."""
+    def _percentile(connection: sa.Connection, runs: list[Any], share: float) -> float | None:
+        """Nearest-rank percentile of ended runs' machine time (over all time: off the (workflow, machine_s) index)."""
+        timed = [*runs, Run.machine_s.is_not(None)]
+        count = int(connection.execute(sa.select(sa.func.count()).select_from(Run).where(*timed)).scalar() or 0)
         if count == 0:
             return None
         rank = max(1, math.ceil(share * count))
         value = connection.execute(
-            sa.select(Run.machine_s).where(Run.workflow == workflow, Run.machine_s.is_not(None))
-            .order_by(Run.machine_s).limit(1).offset(rank - 1)).scalar()
+            sa.select(Run.machine_s).where(*timed).order_by(Run.machine_s).limit(1).offset(rank - 1)).scalar()
         return None if value is None else round(float(value), 4)
 
     def daily(self, workflows: list[str], since: datetime) -> list[tuple[str, str, str, int, float]]:
@@ -222,6 +220,11 @@ class MetricsStore:
                                       .order_by(StageChange.id)).all()
         return [{"from": r.from_stage, "to": r.to_stage, "by": r.changed_by, "reason": r.reason, "gates": r.gates,
                  "at": as_utc(r.changed_at).isoformat()} for r in rows]
+
+
+def _period(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """SQL conditions keeping ``column`` in [since, until)."""
+    return [c for c in (column >= since if since else None, column < until if until else None) if c is not None]
 
 
 def _day(column: Any, dialect: str) -> Any:
