@@ -17,6 +17,7 @@ from baton.spec.policy import DirectorySpec
 from baton.store.tables import Run
 from baton.store.tasks import TaskStore, TaskView
 from fake_openai import FakeOpenAI
+from helpers import write
 
 if TYPE_CHECKING:
     from policy.conftest import Launch, PolicyProject
@@ -455,3 +456,14 @@ def test_a_decision_recorded_without_resuming_is_continued_once_by_the_next_engi
 
     assert (project.root / "side-effect.txt").read_text(encoding="utf-8").splitlines() == ["sent 7 by ana@acme.example"]
     assert project.log() == ["before", "after"]
+
+
+def test_a_project_price_table_sets_what_a_call_costs_and_so_what_budgets_see(
+    launch: Launch, project: PolicyProject, fake: FakeOpenAI
+) -> None:
+    budget_workflow(project, "block")
+    write(project.root, {"prices.yaml": 'prices:\n  "openai:gpt-4o-mini": {input_per_mtok: 1000000, '
+                                        "output_per_mtok: 0}\n"})
+    with launch() as runtime:
+        started = runtime.start_run("spend", {"text": "hello"})
+        assert step_of(runtime, started.run_id, "ask")["cost_usd"] == pytest.approx(fake.prompt_tokens * 1.0)

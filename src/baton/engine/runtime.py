@@ -34,6 +34,9 @@ from baton.engine.executor import RunExecutor, SegmentResult
 from baton.engine.policies import PolicyCache
 from baton.errors import BatonError, Conflict, ContractViolation, NotFound, StepFailed, TrafficDeclined
 from baton.expressions import Expression
+from baton.models.local import LocalProvider
+from baton.models.openai_compat import OpenAICompatibleProvider
+from baton.models.prices import PriceTable
 from baton.models.registry import ProviderRegistry
 from baton.policy.guardrails import Guardrails
 from baton.settings import Settings
@@ -82,7 +85,7 @@ class Runtime:
         self._http = httpx.Client(follow_redirects=False)
         self._kinds = {
             "python": PythonKind(settings.project_dir).run,
-            "llm": LlmKind(ProviderRegistry(), settings.model).run,
+            "llm": LlmKind(_providers(settings.project_dir), settings.model).run,
             "http": HttpKind(self._http).run,
         }
         self._specs: dict[str, tuple[WorkflowSpec, Path]] = {}
@@ -388,6 +391,15 @@ class Runtime:
             else:
                 self._client = DBOSClient(system_database_url=self.settings.database_url)
         return self._client
+
+
+def _providers(project_dir: Path) -> ProviderRegistry:
+    """The model providers, priced from the project's ``prices.yaml`` when it has one (read at first use)."""
+    prices = project_dir / "prices.yaml"
+    return ProviderRegistry({
+        "local": LocalProvider,
+        "openai": lambda: OpenAICompatibleProvider.from_env(PriceTable.from_yaml(prices) if prices.is_file() else None),
+    })
 
 
 def _segment_result(value: dict[str, Any]) -> SegmentResult:

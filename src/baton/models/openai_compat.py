@@ -113,8 +113,8 @@ class OpenAICompatibleProvider:
         self._unpriced: set[str] = set()
 
     @classmethod
-    def from_env(cls) -> OpenAICompatibleProvider:
-        """The provider configured from the environment.
+    def from_env(cls, prices: PriceTable | None = None) -> OpenAICompatibleProvider:
+        """The provider configured from the environment, with a project's price table if given.
 
         Reads ``BATON_OPENAI_BASE_URL`` (else ``OPENAI_BASE_URL``, else OpenAI's own API) and
         ``OPENAI_API_KEY``.
@@ -123,7 +123,7 @@ class OpenAICompatibleProvider:
             ConfigError: the base URL is not an http(s) URL.
         """
         base_url = os.environ.get("BATON_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or None
-        return cls(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or None)
+        return cls(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or None, prices=prices)
 
     @property
     def is_loopback(self) -> bool:
