@@ -37,7 +37,7 @@ def test_metrics_count_what_happened(runtime: Runtime) -> None:
     assert counts == (10, 10, 8, 1, 1)
     assert (measured.reviewed, measured.approved, measured.approval_rate) == (4, 3, 0.75)
     assert measured.automated == 5 and measured.automation_rate == 5 / 8
-    assert measured.error_rate == 0.1
+    assert measured.error_rate == 0.1 and measured.errors == {"step_failed": 1}
     assert measured.p95_latency_s is not None and measured.p95_latency_s < 5
 
 

@@ -82,7 +82,11 @@ def metrics(
             ("waiting for a person", f"{measured.waiting:,}"), ("error rate", _rate(measured.error_rate)),
             ("approval rate", _rate(measured.approval_rate)), ("automation rate", _rate(measured.automation_rate)),
             ("p95 latency (machine)", "—" if measured.p95_latency_s is None else f"{measured.p95_latency_s:.3f} s"),
-            ("model cost", f"${measured.cost_usd:,.4f}")]
+            ("edit rate", _rate(measured.edit_rate)),
+            ("review time (mean)", "—" if measured.mean_review_minutes is None
+             else f"{measured.mean_review_minutes:,.1f} min"),
+            ("model cost", f"${measured.cost_usd:,.4f}"),
+            ("errors by kind", ", ".join(f"{code} {n}" for code, n in sorted(measured.errors.items())) or "—")]
     for label, value in rows:
         term.out.print(f"{label:<24}{value}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ class WorkflowMetrics:
     edited: int = 0
     review_seconds: float = 0.0
     eval_pass_rate: float | None = None  # of the latest regression run of the version being judged
+    errors: dict[str, int] = field(default_factory=dict)  # failed runs by error code (policy_denied, expired...)
 
     @property
     def edit_rate(self) -> float | None:
@@ -119,6 +120,9 @@ class MetricsStore:
                 .where(Decision.workflow == workflow, *_period(Decision.decided_at, since, until))
                 .group_by(Decision.decision)).all())
             open_steps = connection.execute(in_flight).all()
+            errors = {str(code or "unknown"): int(n) for code, n in connection.execute(
+                sa.select(Run.error_code, sa.func.count()).where(*runs, Run.status == "failed")
+                .group_by(Run.error_code))}
             p95 = self._percentile(connection, runs, 0.95)
             outcome_runs = connection.execute(
                 sa.select(sa.func.count(sa.distinct(OutcomeEvent.run_id))).join(Run, Run.id == OutcomeEvent.run_id)
@@ -140,7 +144,7 @@ class MetricsStore:
             approved=int(decisions.get("approve", 0)) + int(decisions.get("edit", 0)),
             edited=int(decisions.get("edit", 0)), review_seconds=round(review_seconds, 3),
             automated=max(0, completed - completed_touched),
-            cost_usd=round(cost, 6), p95_latency_s=p95, outcome_runs=int(outcome_runs),
+            cost_usd=round(cost, 6), p95_latency_s=p95, outcome_runs=int(outcome_runs), errors=errors,
         )
 
     @staticmethod
