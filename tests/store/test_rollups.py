@@ -21,7 +21,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from baton.approvals.directory import Directory
+from baton.approvals.service import Approvals
 from baton.engine.runtime import Runtime
+from baton.spec.policy import DirectorySpec
 from baton.store.metrics import MetricsStore
 from baton.store.records import GATE_KINDS, TERMINAL_STATUSES
 from baton.store.tables import Decision, Run, StepRun
@@ -282,6 +285,43 @@ def test_a_run_a_spent_budget_blocks_is_rolled_up_and_budgets_read_rollups(
     assert len(fake.requests) == 2
 
 
+def expired_run(runtime: Runtime, project: Project) -> tuple[str, dict[str, StepRun]]:
+    """A run that passed one human step, then waited at a second until its task expired."""
+    project.workflow("expiring", f"""
+        steps:
+          - {ASK}
+          - {{id: review, uses: human, assign: {{user: bob@acme.example}}}}
+          - {{id: legal, uses: human, assign: {{user: lee@acme.example}}, expires: 1h}}
+    """)
+    run_id = started(runtime, "expiring", {"text": "hello"}, "waiting")
+    time.sleep(0.05)
+    result = runtime.decide(run_id, "review", "approve", by="bob@acme.example")
+    assert result is not None and result.status == "waiting" and result.waiting_on == "legal"
+    approvals = Approvals(runtime.store, Directory(DirectorySpec()))
+    assert len(approvals.tick(datetime.now(UTC) + timedelta(hours=2)).expired) == 1
+    return run_id, step_rows(runtime, run_id)
+
+
+def test_a_run_whose_task_expired_ends_with_the_cost_of_its_steps(runtime: Runtime, project: Project) -> None:
+    run_id, rows = expired_run(runtime, project)
+
+    run = run_row(runtime, run_id)
+    assert (run.status, run.error_code) == ("failed", "expired") and run.ended_at is not None
+    assert rows["legal"].status == "failed" and rows["review"].status == "completed"
+    assert run.cost_usd == pytest.approx(sum(r.cost_usd for r in rows.values())) and run.cost_usd > 0
+    assert runtime.store.month_spend(since=datetime.now(UTC) - timedelta(hours=1), workflow="expiring") == (
+        pytest.approx(run.cost_usd))
+
+
+def test_a_run_whose_task_expired_is_rolled_up_like_any_failed_run(runtime: Runtime, project: Project) -> None:
+    run_id, rows = expired_run(runtime, project)
+
+    run = run_row(runtime, run_id)
+    assert run.machine_s == pytest.approx(seconds(rows["ask"]), abs=1e-4)  # as migration 0007 would have it
+    assert run.touched is True
+    assert run.review_s == pytest.approx(seconds(rows["review"]), abs=2e-3)
+
+
 # -- readers of rollups -----------------------------------------------------------------------------
 
 MIX_STEPS = """
@@ -393,7 +433,7 @@ def test_daily_counts_finished_runs_with_their_cost_and_decisions_per_utc_day(
 ) -> None:
     today = datetime.now(UTC).date().isoformat()
     runs = mix_runs(runtime, project)
-    tomorrow = datetime.now(UTC).date().isoformat()
+    after = datetime.now(UTC).date().isoformat()
 
     rows = MetricsStore(runtime.store.engine).daily(["mix", "other"], datetime.now(UTC) - timedelta(days=1))
 
@@ -410,8 +450,8 @@ def test_daily_counts_finished_runs_with_their_cost_and_decisions_per_utc_day(
     assert set(got) == set(want)
     for key, (count, cost) in got.items():
         assert count == want[key][0]
-        assert cost == pytest.approx(want[key][1], abs=1e-9)
-        assert key[0] in (today, tomorrow)
+        assert cost == pytest.approx(want[key][1], abs=1e-7)
+        assert key[0] in (today, after)
     finished = sum(count for (_, _, what), (count, _) in got.items() if what == "finished")
     decided = sum(count for (_, _, what), (count, _) in got.items() if what == "decided")
     assert (finished, decided) == (5, 2)

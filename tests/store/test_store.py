@@ -12,6 +12,7 @@ import pytest
 from baton.errors import Conflict, NotFound
 from baton.store.records import RunUpdate, StepRecord
 from baton.store.store import Store
+from baton.store.tables import Run
 
 
 @pytest.fixture
@@ -207,3 +208,18 @@ def test_run_summaries_carry_timezone_aware_times(database_url: str, store: Stor
     assert run.started_at.tzinfo is not None
     assert run.waiting_due is not None and run.waiting_due.tzinfo is not None
     assert run.waiting_due > datetime.now(UTC)  # comparable with aware UTC times, e.g. for an overdue check
+
+
+def test_a_run_that_ends_without_the_engines_rollup_is_rolled_up_from_its_steps(store: Store) -> None:
+    register(store)
+    run_id = new_run(store, "r-internal")
+    now = time.time()
+    paid = StepRecord(step_id="a", kind="llm", status="completed", started_at=now - 2, ended_at=now - 1,
+                      output={}, cost_usd=0.25)
+    store.checkpoint_steps(run_id, [paid])
+    store.apply(RunUpdate(run_id, "failed", error="internal error in the engine", error_code="internal"))
+    with store.session() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        assert (run.cost_usd, run.touched) == (0.25, False)
+        assert run.machine_s == pytest.approx(1.0, abs=1e-3)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from baton.errors import Conflict, NotFound
 from baton.store.database import create_engine, migrate
 from baton.store.records import TERMINAL_STATUSES, RunDetail, RunSummary, RunUpdate, StepRecord, utcnow
+from baton.store.rollups import rollup_from_steps
 from baton.store.tables import Decision, PolicyVersion, Run, RunEvent, StepRun, Task, WorkflowVersion
 from baton.store.tasks import insert_task
 
@@ -220,8 +221,11 @@ class Store:
                 connection.execute(self._statements.upsert_steps, rows)
             if update.task is not None:
                 insert_task(connection, update.run_id, update.task, now)
-            if update.rollup is not None:
-                connection.execute(self._statements.update_rollup, {"b_run_id": update.run_id, **update.rollup})
+            rollup = update.rollup
+            if rollup is None and update.status in TERMINAL_STATUSES:  # ended outside the engine's accounting
+                rollup = rollup_from_steps(connection, update.run_id)
+            if rollup is not None:
+                connection.execute(self._statements.update_rollup, {"b_run_id": update.run_id, **rollup})
             if update.events:
                 connection.execute(self._statements.insert_events, [
                     {"key": f"{update.run_id}:{kind}:{step or ''}", "run_id": update.run_id, "step_id": step,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-import sqlalchemy as sa
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -70,7 +69,7 @@ class Run(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # model cost of all steps
     machine_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # time its non-human steps took
     review_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # time people took to decide
-    touched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa.false())  # a person decided
+    touched: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a person decided
     started_by: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

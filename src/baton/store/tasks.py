@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from baton.errors import Conflict, NotFound
 from baton.store.records import TaskDraft, as_utc, utcnow
+from baton.store.rollups import rollup_from_steps
 from baton.store.tables import Decision, Run, RunEvent, StepRun, Task
 
 OPEN = "open"
@@ -187,14 +188,13 @@ class TaskStore:
                     raise Conflict(f"gate '{final.gate}' of run {final.run_id} was already decided") from None
             if fail_run is not None:
                 run_id, error, code = fail_run
-                spent = (sa.select(sa.func.coalesce(sa.func.sum(StepRun.cost_usd), 0.0))
-                         .where(StepRun.run_id == run_id).scalar_subquery())
-                connection.execute(sa.update(Run).where(Run.id == run_id, Run.status == "waiting").values(
-                    status="failed", error=error, error_code=code, waiting_on=None, ended_at=now, cost_usd=spent))
                 gate = connection.execute(sa.select(Task.gate).where(Task.id == task_id)).scalar_one()
                 connection.execute(sa.update(StepRun).where(
                     StepRun.run_id == run_id, StepRun.step_id == gate, StepRun.status == "waiting",
                 ).values(status="failed", error=error, error_code=code, ended_at=now))
+                connection.execute(sa.update(Run).where(Run.id == run_id, Run.status == "waiting").values(
+                    status="failed", error=error, error_code=code, waiting_on=None, ended_at=now,
+                    **rollup_from_steps(connection, run_id)))
                 events = [*events, (run_id, "run.failed:", {"gate": gate, "error": error})]
             for run_id, suffix, data in events:
                 kind = suffix.split(":", 1)[0]

@@ -19,11 +19,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('workflow', sa.String(length=120), nullable=True))
         batch_op.create_index('ix_decisions_workflow', ['workflow', 'decided_at'], unique=False)
 
-    with op.batch_alter_table('runs', schema=None) as batch_op:
+    # recreate='never': rebuilding runs on SQLite would cascade-delete its steps, decisions and tasks.
+    with op.batch_alter_table('runs', schema=None, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('cost_usd', sa.Float(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('machine_s', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('review_s', sa.Float(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('touched', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('touched', sa.Boolean(), server_default='0', nullable=False))
         batch_op.create_index('ix_runs_workflow_ended', ['workflow', 'ended_at'], unique=False)
         batch_op.create_index('ix_runs_workflow_machine', ['workflow', 'machine_s'], unique=False)
         batch_op.create_index('ix_runs_team_started', ['team', 'started_at'], unique=False)
