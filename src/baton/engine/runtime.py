@@ -173,12 +173,7 @@ class Runtime:
     def _attempt(self, run_id: str, version_id: str, step_id: str, run_input: dict[str, Any],
                  outputs: dict[str, Any]) -> StepRecord:
         spec, base_dir = self._spec(version_id)
-        step = next(s for s in spec.all_steps() if s.id == step_id)
-        assert not isinstance(step, HumanStep | ParallelGroup)
-        call = StepCall(run_id=run_id, workflow=spec.workflow, version=spec.version, step=step,
-                        input=run_input, outputs=outputs, base_dir=base_dir,
-                        guard=self._guardrails(run_id, version_id))
-        return Attempts(runner=self._dispatch).run(call)
+        return self._try(spec, base_dir, step_id, run_id, run_input, outputs, self._guardrails(run_id, version_id))
 
     def try_step(self, loaded: LoadedWorkflow, step_id: str, run_input: dict[str, Any], outputs: dict[str, Any],
                  guard: Guardrails) -> StepRecord:
@@ -186,11 +181,15 @@ class Runtime:
 
         For regression sets: only ``llm`` steps, which have no side effects, should be tried this way.
         """
-        spec = loaded.spec
+        return self._try(loaded.spec, loaded.base_dir, step_id, f"eval-{uuid.uuid4().hex}", run_input, outputs,
+                         guard)
+
+    def _try(self, spec: WorkflowSpec, base_dir: Path, step_id: str, run_id: str, run_input: dict[str, Any],
+             outputs: dict[str, Any], guard: Guardrails) -> StepRecord:
         step = next(s for s in spec.all_steps() if s.id == step_id)
         assert not isinstance(step, HumanStep | ParallelGroup)
-        call = StepCall(run_id=f"eval-{uuid.uuid4().hex}", workflow=spec.workflow, version=spec.version, step=step,
-                        input=run_input, outputs=outputs, base_dir=loaded.base_dir, guard=guard)
+        call = StepCall(run_id=run_id, workflow=spec.workflow, version=spec.version, step=step, input=run_input,
+                        outputs=outputs, base_dir=base_dir, guard=guard)
         return Attempts(runner=self._dispatch).run(call)
 
     def policies_for(self, spec: WorkflowSpec) -> list[PolicySpec]:
