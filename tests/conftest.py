@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 from dbos._logger import dbos_logger, init_logger
 
+from fake_openai import FakeOpenAI
+
 POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL", "")
 
 
@@ -74,3 +76,13 @@ def cli_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
         module_file = getattr(sys.modules[name], "__file__", None) or ""
         if module_file.startswith(str(tmp_path)):
             del sys.modules[name]
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """A recording OpenAI-compatible server on loopback; ``openai:`` models in the test are answered by it."""
+    with FakeOpenAI(reply={"answer": "ok"}) as server:
+        monkeypatch.setenv("BATON_OPENAI_BASE_URL", server.base_url)
+        monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        yield server

@@ -70,16 +70,6 @@ def project(tmp_path: Path) -> Iterator[PolicyProject]:
         yield PolicyProject(root=root, module=module)
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    """A recording chat completions server; ``openai:`` models in this test are answered by it."""
-    with FakeOpenAI(reply={"answer": "ok"}) as server:
-        monkeypatch.setenv("BATON_OPENAI_BASE_URL", server.base_url)
-        monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-        yield server
-
-
 Launch = Callable[[], AbstractContextManager[Runtime]]
 
 

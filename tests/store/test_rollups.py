@@ -58,16 +58,6 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    """``openai:`` models are answered by a local fake that reports token usage (so steps cost money)."""
-    with FakeOpenAI(reply={"answer": "ok"}) as server:
-        monkeypatch.setenv("BATON_OPENAI_BASE_URL", server.base_url)
-        monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-        yield server
-
-
-@pytest.fixture
 def runtime(project: Project, database_url: str, fake: FakeOpenAI) -> Iterator[Runtime]:
     with launched(project.root, database_url) as engine:
         yield engine
