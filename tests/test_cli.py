@@ -84,7 +84,17 @@ def test_init_creates_a_project_that_validates(tmp_path: Path) -> None:
     assert "files valid: 1 workflows, 1 footprint assets" in one_line(validated.stdout)
 
     report = baton_json("validate", root)
-    assert report == {"ok": True, "files": 3, "workflows": ["hello"], "errors": []}
+    assert report == {"ok": True, "files": 3, "workflows": ["hello"], "errors": [], "warnings": []}
+
+
+def test_validate_warns_when_nobody_may_decide_a_review(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    assert baton("init", root).exit_code == 0
+    (root / "people.yaml").write_text("people:\n  - {user: a@x.example, teams: {operations: [viewer]}}\n")
+    result = baton("validate", root)
+    assert result.exit_code == 0  # a warning, not an error: the people may be added before the first review
+    assert "step 'review' waits on approver@operations, but nobody in people.yaml may decide it" in one_line(
+        result.stderr)
 
 
 def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:

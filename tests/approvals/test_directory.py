@@ -11,6 +11,7 @@ import pytest
 from baton.approvals import Directory
 from baton.approvals.directory import ACTIONS
 from baton.errors import Forbidden
+from baton.spec.models import Assignment, WorkflowSpec
 from baton.spec.policy import DirectorySpec, Person
 from baton.store.tasks import TaskView
 
@@ -165,3 +166,19 @@ def test_an_admin_of_one_team_only_may_not_view_other_teams_tasks() -> None:
     people = Directory(DirectorySpec(people=[Person(user="mia", teams={"marketing": ["admin"]})]))
 
     assert not people.may_view("mia", task(assignee_role="approver", assignee_team="sales"))
+
+
+def test_deciders_and_the_gates_nobody_can_decide() -> None:
+    people = Directory(DirectorySpec(people=[Person(user="ann", teams={"sales": ["approver"]}),
+                                             Person(user="vic", teams={"sales": ["viewer"]})]))
+    assert people.deciders(Assignment(role="approver", team="sales")) == ["ann"]
+    assert people.deciders(Assignment(team="sales")) == ["ann"]  # viewers never decide
+    assert people.deciders(Assignment(user="zed@x.example")) == ["zed@x.example"]
+    spec = WorkflowSpec.model_validate({
+        "workflow": "w", "version": 1, "owner": "o@x.example", "team": "sales", "steps": [
+            {"id": "a", "uses": "python", "call": "m:f"},
+            {"id": "ok", "uses": "human", "escalate_to": ["head-of-sales"]},
+            {"id": "lost", "uses": "human", "assign": {"role": "legal", "team": "sales"}}]})
+    assert people.unreachable(spec) == [
+        "step 'ok' escalates to role 'head-of-sales', which nobody in people.yaml holds",
+        "step 'lost' waits on legal@sales, but nobody in people.yaml may decide it"]

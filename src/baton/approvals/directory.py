@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baton.errors import Forbidden
-from baton.spec.policy import DirectorySpec, Person
+from baton.spec.models import Assignment, HumanStep, WorkflowSpec
+from baton.spec.policy import DirectorySpec, Person, ReviewRule
 from baton.store.tasks import TaskView
 
 ACTIONS = ("approve", "edit", "reject")
@@ -49,15 +50,46 @@ class Directory:
 
     def assigned(self, user: str, task: TaskView) -> bool:
         """Whether the task's assignment (not its escalation) names this user."""
-        if task.assignee_user:
-            return user == task.assignee_user
-        if task.assignee_role and task.assignee_team:
-            return task.assignee_role in self.roles(user, task.assignee_team)
-        if task.assignee_role:
-            return self.holds_anywhere(user, task.assignee_role)
-        if task.assignee_team:
-            return bool(self.roles(user, task.assignee_team) - NON_DECIDING)
+        return self.matches(user, Assignment.model_construct(
+            user=task.assignee_user, role=task.assignee_role, team=task.assignee_team))
+
+    def matches(self, user: str, assign: Assignment) -> bool:
+        """Whether ``user`` is someone ``assign`` names (user, role in team, role, or team member)."""
+        if assign.user:
+            return user == assign.user
+        if assign.role and assign.team:
+            return assign.role in self.roles(user, assign.team)
+        if assign.role:
+            return self.holds_anywhere(user, assign.role)
+        if assign.team:
+            return bool(self.roles(user, assign.team) - NON_DECIDING)
         return False
+
+    def deciders(self, assign: Assignment) -> list[str]:
+        """Everyone in the directory who may decide a task with this assignment (a named user always may)."""
+        if assign.user:
+            return [assign.user]
+        return [person.user for person in self.spec.people if self.matches(person.user, assign)]
+
+    def unreachable(self, spec: WorkflowSpec) -> list[str]:
+        """Where ``spec`` waits on people the directory does not have: each gate nobody may decide."""
+        default = Assignment(role="approver", team=spec.team)
+        gates: list[tuple[str, Assignment, list[str]]] = [
+            (f"step '{step.id}'", step.assign or default, step.escalate_to)
+            for step in spec.steps if isinstance(step, HumanStep)]
+        gates.extend((f"guardrails[{i}]", rule.assign or default, rule.escalate_to)
+                     for i, rule in enumerate(spec.guardrails) if isinstance(rule, ReviewRule))
+        problems = []
+        for where, assign, escalation in gates:
+            if not self.deciders(assign):
+                problems.append(f"{where} waits on {_label(assign)}, but nobody in people.yaml may decide it")
+            problems.extend(f"{where} escalates to role '{target}', which nobody in people.yaml holds"
+                            for target in escalation if "@" not in target and not self.anyone_holds(target))
+        return problems
+
+    def anyone_holds(self, role: str) -> bool:
+        """Whether any person holds ``role`` in any team."""
+        return any(self.holds_anywhere(person.user, role) for person in self.spec.people)
 
     def escalated_to(self, user: str, task: TaskView) -> bool:
         """Whether an escalation target reached so far names this user (by id or by role)."""
@@ -86,3 +118,9 @@ class Directory:
             waits_on = ", ".join([task.assignee, *task.escalated_to])
             known = "" if self.person(user) else f" ({user} is not in people.yaml)"
             raise Forbidden(f"{user} may not {action} task {task.id[:8]}: it waits on {waits_on}{known}")
+
+
+def _label(assign: Assignment) -> str:
+    if assign.role and assign.team:
+        return f"{assign.role}@{assign.team}"
+    return assign.user or assign.role or assign.team or "nobody"

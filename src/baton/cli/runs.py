@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from baton.approvals import Directory
 from baton.cli.approvals import approvals_over
 from baton.cli.common import JsonOption, ProjectOption, app, emit_json, launched, refusals, runs_app, term
 from baton.demo import (
@@ -51,21 +52,27 @@ def validate(
     directory: Annotated[Path, typer.Argument(help="project folder")] = Path("."),
     as_json: JsonOption = False,
 ) -> None:
-    """Check every workflow and footprint document, and that every Python step imports."""
+    """Check every document, that every Python step imports, and that someone may decide every review."""
     project = Project(directory.resolve())
     report = project.check()
     problems = [e.message for e in report.errors]
+    people = Directory(report.directory) if report.directory is not None else None
+    warnings: list[str] = []
     for loaded in report.workflows.values():
         try:
             check_python_steps(loaded.spec, project.root)
         except BatonError as error:
             problems.append(f"{loaded.path}: {error.message}")
+        if people is not None:
+            warnings.extend(f"{loaded.path}: {gap}" for gap in people.unreachable(loaded.spec))
     if as_json:
         emit_json({"ok": not problems, "files": report.files_checked,
-                   "workflows": sorted(report.workflows), "errors": problems})
+                   "workflows": sorted(report.workflows), "errors": problems, "warnings": warnings})
     else:
         for problem in problems:
             term.err.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
+        for warning in warnings:
+            term.err.print(f"[yellow]![/yellow] {warning}", highlight=False, soft_wrap=True)
         if not problems:
             assets = len(report.footprint.assets) if report.footprint else 0
             term.out.print(f"[green]✓[/green] {report.files_checked} files valid: {len(report.workflows)} workflows, "
