@@ -130,6 +130,7 @@ def test_a_completed_run_rolls_up_machine_time_once_per_group_and_the_wait_for_a
 
     run_id = started(runtime, "fanout", {"review": True}, "waiting")
     parked = run_row(runtime, run_id)
+    # parked: rolled up so far (cost, people's time), its machine time is written when it ends
     assert parked.machine_s is None and parked.cost_usd == 0 and parked.review_s == 0 and parked.touched is False
 
     time.sleep(0.2)
@@ -247,7 +248,8 @@ def test_failed_and_rejected_runs_are_rolled_up_and_a_waiting_one_is_not(runtime
 
     run, rows = run_row(runtime, waiting), step_rows(runtime, waiting)
     assert run.status == "waiting" and rows["review"].status == "waiting"
-    assert run.machine_s is None and run.cost_usd == 0 and run.review_s == 0 and run.touched is False
+    assert run.machine_s is None and run.review_s == 0 and run.touched is False
+    assert run.cost_usd == pytest.approx(sum(r.cost_usd for r in rows.values()))  # rolled up so far
 
 
 def test_a_run_a_spent_budget_blocks_is_rolled_up_and_budgets_read_rollups(
@@ -468,7 +470,7 @@ def test_month_spend_counts_ended_runs_by_rollup_and_runs_in_flight_by_their_ste
     two = step_rows(runtime, in_flight)["ask"].cost_usd
     assert one > 0 and two > 0
     assert run_row(runtime, ended).cost_usd == pytest.approx(one)
-    assert run_row(runtime, in_flight).cost_usd == 0  # not rolled up while it waits
+    assert run_row(runtime, in_flight).cost_usd == pytest.approx(two)  # rolled up so far when it parked
 
     store = runtime.store
     assert store.month_spend(since=since, workflow="gated") == pytest.approx(one + two)
@@ -477,9 +479,13 @@ def test_month_spend_counts_ended_runs_by_rollup_and_runs_in_flight_by_their_ste
     assert store.month_spend(since=since, team="other") == 0
     assert store.month_spend(since=datetime.now(UTC) + timedelta(minutes=1), workflow="gated") == 0
 
-    # Which figure each run is counted by: the ended run's rollup, the in-flight run's step rows.
+    # Ended and waiting runs are counted by their rollup, not by their step rows.
     with store.engine.begin() as connection:
         connection.execute(sa.update(Run).where(Run.id == ended).values(cost_usd=1.25))
         connection.execute(sa.update(Run).where(Run.id == in_flight).values(cost_usd=100.0))
+    assert store.month_spend(since=since, workflow="gated") == pytest.approx(101.25)
+    assert store.month_spend(since=since, workflow="gated", team="sales") == pytest.approx(101.25)
+    # A run that is running again (a continuation under way) is counted by its step rows instead.
+    with store.engine.begin() as connection:
+        connection.execute(sa.update(Run).where(Run.id == in_flight).values(status="running"))
     assert store.month_spend(since=since, workflow="gated") == pytest.approx(1.25 + two)
-    assert store.month_spend(since=since, workflow="gated", team="sales") == pytest.approx(1.25 + two)

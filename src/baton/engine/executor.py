@@ -325,7 +325,7 @@ class RunExecutor:
         waiting = StepRecord(step_id=gate.id, kind=gate.kind, status="waiting", started_at=now)
         self.store.apply(RunUpdate(
             segment.run_id, "waiting", steps=[*segment.unwritten, waiting], waiting_on=gate.id, waiting_due=due,
-            waiting_assignee=assignee, task=task,
+            waiting_assignee=assignee, task=task, rollup={**segment.rollup(), "machine_s": None},  # so far
             events=[("run.waiting", gate.id, {"assignee": assignee, "due": due.isoformat() if due else None,
                                               "task": task.task_id(segment.run_id), "reason": gate.reason,
                                               "rule": gate.rule, "content_hash": task.content_hash})],

@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,9 +27,8 @@ import sqlalchemy as sa
 
 from baton.catalog.footprint import FootprintService
 from baton.catalog.model import Finding
-from baton.measure.promotion import Promotions
 from baton.measure.roi import Figure, RoiReport, savings_by_day
-from baton.spec.models import STAGES
+from baton.spec.models import STAGES, WorkflowSpec
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore
 from baton.store.records import as_utc
@@ -154,13 +154,14 @@ def gather(store: Store, project: Project, *, days: int = 30, now: datetime | No
     days = max(1, days)
     moment = as_utc(now) if now is not None else datetime.now(UTC)
     metrics = MetricsStore(store.engine)
-    promotions = Promotions(metrics, project)
+    report = RoiReport(store.engine, project)  # loads the project's specs once for the whole page
     lines: list[WorkflowLine] = []
     notes: list[str] = []
-    for roi in RoiReport(store.engine, project).workflows():
+    for roi in report.workflows():
         measured = roi.metrics
+        stage = metrics.current_stage(roi.workflow) or report.specs[roi.workflow].stage
         lines.append(WorkflowLine(
-            workflow=roi.workflow, team=roi.team, stage=promotions.stage(roi.workflow), runs=measured.runs,
+            workflow=roi.workflow, team=roi.team, stage=stage, runs=measured.runs,
             finished=measured.finished, reviewed=measured.reviewed, approval_rate=measured.approval_rate,
             error_rate=measured.error_rate, automation_rate=measured.automation_rate, figures=dict(roi.figures),
             outcomes=dict(roi.outcomes), note=roi.note))
@@ -173,7 +174,7 @@ def gather(store: Store, project: Project, *, days: int = 30, now: datetime | No
     pipeline = {stage: 0 for stage in STAGES}
     for line in lines:
         pipeline[line.stage] = pipeline.get(line.stage, 0) + 1
-    series = _series(store.engine, project, [line.workflow for line in lines], days=days, today=moment.date())
+    series = _series(store.engine, report.specs, days=days, today=moment.date())
     findings = sorted(FootprintService(store, project).current_findings(),
                       key=lambda f: SEVERITY_ORDER.get(f.severity, len(SEVERITY_ORDER)))[:MAX_FINDINGS]
     return LeadershipData(project=project.root.name, generated_at=moment, days=days, workflows=tuple(lines),
@@ -181,15 +182,15 @@ def gather(store: Store, project: Project, *, days: int = 30, now: datetime | No
                           notes=tuple(notes))
 
 
-def _series(engine: sa.Engine, project: Project, workflows: list[str], *, days: int,
+def _series(engine: sa.Engine, specs: Mapping[str, WorkflowSpec], *, days: int,
             today: date) -> tuple[DayPoint, ...]:
     first = today - timedelta(days=days - 1)
     calendar = [first + timedelta(days=i) for i in range(days)]
     runs: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     saving: dict[date, float] = defaultdict(float)
-    for (day, workflow), (items, value) in savings_by_day(engine, project, workflows, since=first).items():
+    for (day, workflow), (items, value) in savings_by_day(engine, specs, since=first).items():
         if first <= day <= today:
             runs[day][workflow] += items
             saving[day] += value
-    return tuple(DayPoint(day, {w: runs[day][w] for w in workflows if runs[day][w]}, round(saving[day], 2))
+    return tuple(DayPoint(day, {w: runs[day][w] for w in specs if runs[day][w]}, round(saving[day], 2))
                  for day in calendar)

@@ -94,6 +94,7 @@ class Outcomes:
                     "recorded_at": now, "run_id": run_id, "source": source,
                 })
                 results.append(RecordedOutcome(outcome.identity(), run_id, inserted.first() is not None))
+                _flag(connection, run_id)
         return results
 
     def match_unmatched(self) -> int:
@@ -109,6 +110,7 @@ class Outcomes:
                 if run_id is not None:
                     connection.execute(sa.update(OutcomeEvent).where(OutcomeEvent.event_id == event_id)
                                        .values(run_id=run_id))
+                    _flag(connection, run_id)
                     matched += 1
         return matched
 
@@ -178,3 +180,9 @@ def _row_outcome(row: dict[str, str]) -> Outcome:
         occurred = occurred.replace(tzinfo=UTC)
     return Outcome(row["workflow"].strip(), row["key"].strip(), row["event"].strip(), amount,
                    (row.get("event_id") or "").strip() or None, occurred)
+
+
+def _flag(connection: sa.Connection, run_id: str | None) -> None:
+    """Mark the run as having a business outcome, so reports count it from the run row."""
+    if run_id is not None:
+        connection.execute(sa.update(Run).where(Run.id == run_id, Run.has_outcome.is_(False)).values(has_outcome=True))

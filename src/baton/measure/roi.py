@@ -16,7 +16,7 @@ finished in the bucket, decisions made in it, and the model cost of the runs tha
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -84,6 +84,14 @@ class RoiReport:
         self.metrics = MetricsStore(engine)
         self.since = since
         self.until = until
+        self._specs: dict[str, WorkflowSpec] | None = None
+
+    @property
+    def specs(self) -> dict[str, WorkflowSpec]:
+        """The project's workflow specs by name, loaded once per report."""
+        if self._specs is None:
+            self._specs = {name: loaded.spec for name, loaded in sorted(self.project.check().workflows.items())}
+        return self._specs
 
     def teams(self) -> list[WorkflowRoi]:
         """ROI per team: the figures of its workflows added up (rates recomputed from the sums)."""
@@ -100,8 +108,7 @@ class RoiReport:
         first = _bucket_start(today, period, back=count - 1)
         labels = [BUCKETS[period](first + timedelta(days=d)) for d in range((today - first).days + 1)]
         order = list(dict.fromkeys(labels))
-        loaded = self.project.check().workflows
-        daily = savings_by_day(self.engine, self.project, sorted(loaded), since=first)
+        daily = savings_by_day(self.engine, self.specs, since=first)
         finished: dict[str, dict[str, int]] = {label: defaultdict(int) for label in order}
         saving: dict[str, dict[str, float]] = {label: defaultdict(float) for label in order}
         for (day, workflow), (items, value) in daily.items():
@@ -114,8 +121,7 @@ class RoiReport:
 
     def workflows(self) -> list[WorkflowRoi]:
         """ROI of every workflow in the project, by name."""
-        loaded = self.project.check().workflows
-        return [self._roi(loaded[name].spec) for name in sorted(loaded)]
+        return [self._roi(spec) for spec in self.specs.values()]
 
     def workflow(self, name: str) -> WorkflowRoi:
         """ROI of one workflow."""
@@ -177,7 +183,7 @@ def _bucket_start(today: date, period: str, *, back: int) -> date:
     return date(month // 12, month % 12 + 1, 1)
 
 
-def savings_by_day(engine: sa.Engine, project: Project, workflows: list[str], *,
+def savings_by_day(engine: sa.Engine, specs: Mapping[str, WorkflowSpec], *,
                    since: date) -> dict[tuple[date, str], tuple[int, float]]:
     """(day, workflow) -> (items finished that day, net saving of that day's work), from the run rollups.
 
@@ -185,8 +191,7 @@ def savings_by_day(engine: sa.Engine, project: Project, workflows: list[str], *,
     the runs that finished that day. Workflows without a ``measure.baseline`` save 0.
     """
     rates: dict[str, tuple[float, float]] = {}  # workflow -> (manual $ per item, review $ per decision)
-    for name in workflows:
-        spec = project.workflow(name).spec
+    for name, spec in specs.items():
         baseline = spec.measure.baseline if spec.measure else None
         if baseline is not None:
             hourly = baseline.hourly_cost_usd
@@ -194,7 +199,7 @@ def savings_by_day(engine: sa.Engine, project: Project, workflows: list[str], *,
                            baseline.review_minutes_per_item / 60 * hourly)
     totals: dict[tuple[date, str], tuple[int, float]] = {}
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
-    for day_text, workflow, what, count, cost in MetricsStore(engine).daily(workflows, start):
+    for day_text, workflow, what, count, cost in MetricsStore(engine).daily(sorted(specs), start):
         key = (date.fromisoformat(day_text), workflow)
         items, value = totals.get(key, (0, 0.0))
         manual, review = rates.get(workflow, (0.0, 0.0))

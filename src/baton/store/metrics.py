@@ -10,7 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from baton.store.records import GATE_KINDS, TERMINAL_STATUSES, as_utc, utcnow
-from baton.store.tables import Decision, EvalRun, OutcomeEvent, Run, StageChange, StepRun
+from baton.store.tables import Decision, EvalRun, Run, StageChange, StepRun
+
+IN_FLIGHT = ("queued", "running")  # runs whose rollup is not written yet: read from their step rows
 
 
 @dataclass(frozen=True)
@@ -107,26 +109,25 @@ class MetricsStore:
         runs = [Run.workflow == workflow, *_period(Run.started_at, since, until)]
         per_status = (sa.select(Run.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0),
                                 sa.func.sum(sa.case((Run.touched, 1), else_=0)),
-                                sa.func.coalesce(sa.func.sum(Run.review_s), 0.0))
+                                sa.func.coalesce(sa.func.sum(Run.review_s), 0.0),
+                                sa.func.sum(sa.case((Run.has_outcome, 1), else_=0)))
                       .where(*runs).group_by(Run.status))
+        failures = (sa.select(Run.error_code, sa.func.count()).where(*runs, Run.status == "failed")
+                    .group_by(Run.error_code))
         in_flight = (sa.select(StepRun.kind, StepRun.status, StepRun.started_at, StepRun.ended_at, StepRun.cost_usd)
-                     .join(Run, Run.id == StepRun.run_id).where(*runs, Run.status.not_in(TERMINAL_STATUSES)))
+                     .join(Run, Run.id == StepRun.run_id).where(*runs, Run.status.in_(IN_FLIGHT)))
         with self.engine.connect() as connection:
-            statuses: dict[str, tuple[int, float, int, float]] = {
-                status: (int(n), float(cost), int(touched or 0), float(review))
-                for status, n, cost, touched, review in connection.execute(per_status)}
+            statuses: dict[str, tuple[int, float, int, float, int]] = {
+                status: (int(n), float(cost), int(touched or 0), float(review), int(outcomes or 0))
+                for status, n, cost, touched, review, outcomes in connection.execute(per_status)
+                if status not in IN_FLIGHT}  # running runs' partial rollups are not read: their steps are
             decisions = dict(connection.execute(
                 sa.select(Decision.decision, sa.func.count())
                 .where(Decision.workflow == workflow, *_period(Decision.decided_at, since, until))
                 .group_by(Decision.decision)).all())
             open_steps = connection.execute(in_flight).all()
-            errors = {str(code or "unknown"): int(n) for code, n in connection.execute(
-                sa.select(Run.error_code, sa.func.count()).where(*runs, Run.status == "failed")
-                .group_by(Run.error_code))}
+            errors = {str(code or "unknown"): int(n) for code, n in connection.execute(failures)}
             p95 = self._percentile(connection, runs, 0.95)
-            outcome_runs = connection.execute(
-                sa.select(sa.func.count(sa.distinct(OutcomeEvent.run_id))).join(Run, Run.id == OutcomeEvent.run_id)
-                .where(OutcomeEvent.workflow == workflow, Run.status == "completed", *runs[1:])).scalar() or 0
         cost = sum(row[1] for row in statuses.values())
         review_seconds = sum(row[3] for row in statuses.values())
         for kind, step_status, started, ended, step_cost in open_steps:
@@ -135,7 +136,8 @@ class MetricsStore:
                 review_seconds += (ended - started).total_seconds()
         count = {status: row[0] for status, row in statuses.items()}
         completed = count.get("completed", 0)
-        completed_touched = statuses.get("completed", (0, 0.0, 0, 0.0))[2]
+        completed_row = statuses.get("completed", (0, 0.0, 0, 0.0, 0))
+        completed_touched, outcome_runs = completed_row[2], completed_row[4]
         return WorkflowMetrics(
             workflow=workflow, runs=sum(count.values()),
             finished=completed + count.get("failed", 0) + count.get("rejected", 0),

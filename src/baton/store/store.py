@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from baton.errors import Conflict, NotFound
 from baton.store.database import create_engine, migrate
-from baton.store.records import TERMINAL_STATUSES, RunDetail, RunSummary, RunUpdate, StepRecord, utcnow
+from baton.store.records import (
+    ROLLED_UP_STATUSES,
+    TERMINAL_STATUSES,
+    RunDetail,
+    RunSummary,
+    RunUpdate,
+    StepRecord,
+    utcnow,
+)
 from baton.store.rollups import rollup_from_steps
 from baton.store.tables import Decision, PolicyVersion, Run, RunEvent, StepRun, Task, WorkflowVersion
 from baton.store.tasks import insert_task
@@ -116,7 +124,7 @@ class Store:
     def month_spend(self, *, since: datetime, workflow: str | None = None, team: str | None = None) -> float:
         """Model cost in USD of the runs started since ``since``, of one workflow or one team.
 
-        Ended runs count by their rollup; runs still in flight by their step rows (there are few).
+        Ended and waiting runs count by their rollup; runs queued or running by their step rows (there are few).
         """
         scope = [Run.started_at >= since]
         if workflow is not None:
@@ -124,9 +132,9 @@ class Store:
         if team is not None:
             scope.append(Run.team == team)
         ended = sa.select(sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0)).where(
-            *scope, Run.status.in_(TERMINAL_STATUSES))
+            *scope, Run.status.in_(ROLLED_UP_STATUSES))
         in_flight = (sa.select(sa.func.coalesce(sa.func.sum(StepRun.cost_usd), 0.0))
-                     .join(Run, Run.id == StepRun.run_id).where(*scope, Run.status.not_in(TERMINAL_STATUSES)))
+                     .join(Run, Run.id == StepRun.run_id).where(*scope, Run.status.not_in(ROLLED_UP_STATUSES)))
         with self.engine.connect() as connection:
             spent = connection.execute(ended).scalar() or 0.0
             return float(spent) + float(connection.execute(in_flight).scalar() or 0.0)

@@ -44,7 +44,10 @@ class Run(Base):
         Index("ix_runs_workflow_started", "workflow", "started_at"),
         Index("ix_runs_status", "status"),
         Index("ix_runs_business_key", "workflow", "business_key"),
-        Index("ix_runs_workflow_ended", "workflow", "ended_at"),
+        # Reports read these indexes without touching the table (covering columns after the keys):
+        Index("ix_runs_workflow_status", "workflow", "status", "cost_usd", "review_s", "touched", "has_outcome",
+              "error_code"),
+        Index("ix_runs_workflow_ended", "workflow", "ended_at", "status", "cost_usd"),
         Index("ix_runs_workflow_machine", "workflow", "machine_s"),
         Index("ix_runs_team_started", "team", "started_at"),
     )
@@ -70,6 +73,7 @@ class Run(Base):
     machine_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # time its non-human steps took
     review_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # time people took to decide
     touched: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a person decided
+    has_outcome: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # an outcome matched it
     started_by: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -107,6 +111,7 @@ class Decision(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "step_id", name="uq_decisions_run_step"),
         Index("ix_decisions_workflow", "workflow", "decided_at"),
+        Index("ix_decisions_workflow_decision", "workflow", "decision"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -18,6 +18,7 @@ def upgrade() -> None:
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('workflow', sa.String(length=120), nullable=True))
         batch_op.create_index('ix_decisions_workflow', ['workflow', 'decided_at'], unique=False)
+        batch_op.create_index('ix_decisions_workflow_decision', ['workflow', 'decision'], unique=False)
 
     # recreate='never': rebuilding runs on SQLite would cascade-delete its steps, decisions and tasks.
     with op.batch_alter_table('runs', schema=None, recreate='never') as batch_op:
@@ -25,7 +26,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('machine_s', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('review_s', sa.Float(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('touched', sa.Boolean(), server_default='0', nullable=False))
-        batch_op.create_index('ix_runs_workflow_ended', ['workflow', 'ended_at'], unique=False)
+        batch_op.add_column(sa.Column('has_outcome', sa.Boolean(), server_default='0', nullable=False))
+        batch_op.create_index('ix_runs_workflow_status', ['workflow', 'status', 'cost_usd', 'review_s', 'touched',
+                                                          'has_outcome', 'error_code'], unique=False)
+        batch_op.create_index('ix_runs_workflow_ended', ['workflow', 'ended_at', 'status', 'cost_usd'], unique=False)
         batch_op.create_index('ix_runs_workflow_machine', ['workflow', 'machine_s'], unique=False)
         batch_op.create_index('ix_runs_team_started', ['team', 'started_at'], unique=False)
 
@@ -38,29 +42,37 @@ def _backfill() -> None:
     bind = op.get_bind()
     runs = sa.table("runs", sa.column("id", sa.String), sa.column("workflow", sa.String),
                     sa.column("status", sa.String), sa.column("cost_usd", sa.Float), sa.column("machine_s", sa.Float),
-                    sa.column("review_s", sa.Float),
-                    sa.column("touched", sa.Boolean))
+                    sa.column("review_s", sa.Float), sa.column("touched", sa.Boolean),
+                    sa.column("has_outcome", sa.Boolean))
     steps = sa.table("step_runs", sa.column("run_id", sa.String), sa.column("kind", sa.String),
                      sa.column("status", sa.String), sa.column("started_at", sa.DateTime(timezone=True)),
                      sa.column("ended_at", sa.DateTime(timezone=True)), sa.column("cost_usd", sa.Float))
     decisions = sa.table("decisions", sa.column("run_id", sa.String), sa.column("workflow", sa.String))
+    outcomes = sa.table("outcome_events", sa.column("run_id", sa.String))
+    bind.execute(runs.update().where(runs.c.id.in_(sa.select(outcomes.c.run_id).where(outcomes.c.run_id.is_not(None))))
+                 .values(has_outcome=True))
     bind.execute(decisions.update().values(
         workflow=sa.select(runs.c.workflow).where(runs.c.id == decisions.c.run_id).scalar_subquery()))
-    totals: dict[str, dict[str, float | bool]] = {}
+    totals: dict[str, dict[str, float | bool | None]] = {}
     query = (sa.select(steps.c.run_id, steps.c.kind, steps.c.status, steps.c.started_at, steps.c.ended_at,
-                       steps.c.cost_usd).join(runs, runs.c.id == steps.c.run_id)
-             .where(runs.c.status.in_(("completed", "failed", "rejected"))))
-    for run_id, kind, status, started, ended, cost in bind.execute(query):
+                       steps.c.cost_usd, runs.c.status).join(runs, runs.c.id == steps.c.run_id)
+             .where(runs.c.status.in_(("completed", "failed", "rejected", "waiting"))))
+    waiting: set[str] = set()
+    for run_id, kind, status, started, ended, cost, run_status in bind.execute(query):
+        if run_status == "waiting":  # rolled up so far; its machine time is written when it ends
+            waiting.add(run_id)
         total = totals.setdefault(run_id, {"cost_usd": 0.0, "machine_s": 0.0, "review_s": 0.0, "touched": False})
-        total["cost_usd"] = float(total["cost_usd"]) + (cost or 0.0)
+        total["cost_usd"] = float(total["cost_usd"] or 0.0) + (cost or 0.0)
         seconds = (ended - started).total_seconds() if ended is not None and started is not None else 0.0
         if kind in ("human", "review", "budget"):
             if status == "completed":
-                total["review_s"] = float(total["review_s"]) + seconds
+                total["review_s"] = float(total["review_s"] or 0.0) + seconds
                 total["touched"] = True
         elif kind != "parallel" and status != "skipped":  # branches summed, not their group: an upper bound
-            total["machine_s"] = float(total["machine_s"]) + seconds
+            total["machine_s"] = float(total["machine_s"] or 0.0) + seconds
     for run_id, values in totals.items():
+        if run_id in waiting:
+            values["machine_s"] = None
         bind.execute(runs.update().where(runs.c.id == run_id).values(**values))
 
 
@@ -70,12 +82,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_runs_team_started')
         batch_op.drop_index('ix_runs_workflow_machine')
         batch_op.drop_index('ix_runs_workflow_ended')
+        batch_op.drop_index('ix_runs_workflow_status')
+        batch_op.drop_column('has_outcome')
         batch_op.drop_column('touched')
         batch_op.drop_column('review_s')
         batch_op.drop_column('machine_s')
         batch_op.drop_column('cost_usd')
 
     with op.batch_alter_table('decisions', schema=None) as batch_op:
+        batch_op.drop_index('ix_decisions_workflow_decision')
         batch_op.drop_index('ix_decisions_workflow')
         batch_op.drop_column('workflow')
 
