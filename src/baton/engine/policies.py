@@ -59,16 +59,20 @@ class PolicyCache:
                 covering.append(policy_id)
         return sorted(covering)
 
+    def remember(self, run_id: str, policy_ids: list[str]) -> None:
+        """Note the policies of a run this process started, so its segments need not read them back."""
+        with self._lock:
+            self._run_policies[run_id] = tuple(policy_ids)
+            while len(self._run_policies) > _RUNS_REMEMBERED:
+                self._run_policies.popitem(last=False)
+
     def guardrails(self, run_id: str, spec: WorkflowSpec, version_id: str) -> Guardrails:
         """The compiled rules of one run: its workflow version's guardrails and its recorded policy versions."""
         with self._lock:
             policy_ids = self._run_policies.get(run_id)
         if policy_ids is None:
             policy_ids = tuple(self.store.run_governance(run_id)[0])
-            with self._lock:
-                self._run_policies[run_id] = policy_ids
-                while len(self._run_policies) > _RUNS_REMEMBERED:
-                    self._run_policies.popitem(last=False)
+            self.remember(run_id, list(policy_ids))
         key = (version_id, policy_ids)
         with self._lock:
             compiled = self._compiled.get(key)

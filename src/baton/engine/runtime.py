@@ -270,6 +270,7 @@ class Runtime:
             self._admit(loaded.spec, business_key or json.dumps(run_input, sort_keys=True, default=str))
         policy_ids = self._policies.applicable(loaded.spec)
         run_id = uuid.uuid4().hex
+        self._policies.remember(run_id, policy_ids)
         by = started_by or self.settings.user
         if detach:
             self._enqueue(run_id, version_id, run_input, business_key, by, policy_ids)
