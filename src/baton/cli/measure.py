@@ -179,8 +179,10 @@ def roi(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Return on investment per workflow or team, over all time or a period: manual baseline vs AI and
-    review cost, hours saved, outcomes; or the trend of the net saving."""
+    """ROI per workflow or team (all time or a period), or the trend of the net saving.
+
+    Manual baseline vs AI and review cost, hours saved and outcomes; every figure says how it was computed.
+    """
     with refusals(), opened(project) as (settings, store):
         report = RoiReport(store.engine, Project(settings.project_dir), since=_utc(since), until=_utc(until))
         if trend is not None:
