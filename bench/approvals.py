@@ -28,31 +28,25 @@ Targets (the approvals issue): p95 < 100 ms on SQLite, < 50 ms on PostgreSQL, de
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import importlib.metadata
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: its shared helpers
+from databases import Databases, heading, machine, machine_line, run_child, summary, versions
 
-BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_N = 200
 DEFAULT_WORKER_N = 50
 DEFAULT_WARMUP = 10
@@ -229,59 +223,9 @@ def child_via_worker(url: str, project: Path, n: int, warmup: int) -> dict[str, 
 # --------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def sqlite_database(tmp: Path) -> Iterator[str]:
-    yield f"sqlite:///{tmp / f'approvals-{uuid.uuid4().hex[:8]}.db'}"
-
-
-def postgres_admin(base_url: str) -> sa.Engine:
-    return sa.create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-
-
-def postgres_unavailable(base_url: str) -> str:
-    """Why PostgreSQL cannot be measured, or '' when it can."""
-    try:
-        admin = postgres_admin(base_url)
-        with admin.connect():
-            pass
-        admin.dispose()
-    except Exception as exc:  # any failure to connect means: skip, and say why
-        return f"no PostgreSQL server answers at {base_url}: {type(exc).__name__}"
-    return ""
-
-
-@contextmanager
-def postgres_database(base_url: str) -> Iterator[str]:
-    """A fresh database on the server, dropped afterwards (as tests/conftest.py does)."""
-    name = f"baton_bench_{uuid.uuid4().hex[:12]}"
-    admin = postgres_admin(base_url)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def postgres_version(base_url: str) -> str:
-    admin = postgres_admin(base_url)
-    try:
-        with admin.connect() as connection:
-            return str(connection.exec_driver_sql("SHOW server_version").scalar()).split()[0]
-    finally:
-        admin.dispose()
-
-
-def run_child(path: str, url: str, project: Path, n: int, warmup: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", path, "--url", url, "--project", str(project),
-               "--n", str(n), "--warmup", str(warmup)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{path} on {url} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return dict(json.loads(lines[-1]))
+def child_command(path: str, url: str, project: Path, n: int, warmup: int) -> list[str]:
+    return [sys.executable, __file__, "--child", path, "--url", url, "--project", str(project), "--n", str(n),
+            "--warmup", str(warmup)]
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -305,49 +249,34 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def parent_main(args: argparse.Namespace) -> int:
     began = time.monotonic()
-    postgres_url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     tmp = Path(tempfile.mkdtemp(prefix="baton-bench-approvals-", dir=args.tmp_dir))
+    databases = Databases.parse(args.databases, tmp, prefix="approvals")
     project = tmp / "project"
     write_project(project)
     results: list[dict[str, Any]] = []
-    skipped: list[str] = []
-    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-                "dbos": importlib.metadata.version("dbos"), "sqlalchemy": importlib.metadata.version("sqlalchemy")}
+    software = versions("dbos", "sqlalchemy", "psycopg")
     try:
-        for database in databases:
-            if database == "postgresql":
-                why = postgres_unavailable(postgres_url)
-                if why:
-                    skipped.append(f"PostgreSQL skipped: {why} (set BENCH_POSTGRES_URL)")
-                    print(skipped[-1], file=sys.stderr)
-                    continue
-                versions["postgresql"] = postgres_version(postgres_url)
-                fresh = postgres_database
-                source: Any = postgres_url
-            elif database == "sqlite":
-                fresh, source = sqlite_database, tmp
-            else:
-                raise SystemExit(f"unknown database {database!r}; use sqlite and/or postgresql")
+        for database in databases.available():
             paths = [("in-process", args.n)] + ([("via-worker", args.worker_n)] if args.worker else [])
             for path, n in paths:
-                with fresh(source) as url:
+                with databases.fresh(database) as url:
                     print(f"{database} {path}: n={n} ...", file=sys.stderr, flush=True)
-                    results.append({"database": database, **run_child(path, url, project, n, args.warmup)})
+                    measured = run_child(child_command(path, url, project, n, args.warmup),
+                                         what=f"{path} on {url}", timeout=CHILD_TIMEOUT_S, quiet=True)
+                    results.append({"database": database, **measured})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     seconds = time.monotonic() - began
-    load = round(os.getloadavg()[1], 2)
-    print(f"\n### Decision to resumed run ({dt.datetime.now(dt.UTC):%Y-%m-%d}, {os.cpu_count()} CPUs, "
-          f"5-min load {load:g}, {seconds:.0f} s)\n")
+    software.update(databases.versions)
+    found = machine()
+    print(f"\n{heading('Decision to resumed run', seconds, found)}\n")
+    print(machine_line(found, software))
+    print()
     print(table(results))
-    for line in skipped:
+    for line in databases.skipped:
         print(f"\n{line}")
     print()
-    print(json.dumps({"bench": "approvals", "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                      "seconds": round(seconds, 1), "load_5min": load, "versions": versions, "skipped": skipped,
-                      "results": [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
-                                  for r in results]}))
+    print(summary("approvals", seconds, found, software, databases.skipped, results))
     return 0
 
 

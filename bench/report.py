@@ -6,25 +6,30 @@ row the engine would have written for them that the reports read:
 
 * ``workflow_versions`` (one per workflow, frozen) and ``policy_versions`` (the demo's two policies);
 * ``runs`` with their rollups (``cost_usd``, ``machine_s``, ``review_s``, ``touched``) computed as
-  ``_Segment.rollup`` does for ended runs; waiting runs have none (``machine_s`` NULL, cost 0) and are
-  parked at a gate whose step row is ``waiting``;
+  ``_Segment.rollup`` does: for ended runs when they end; for waiting runs, parked at a gate whose step
+  row is ``waiting``, the rollup so far that ``RunExecutor._park`` writes (the cost of their steps,
+  ``review_s``/``touched`` from gates decided earlier in the run, ``machine_s`` NULL); ``has_outcome``
+  on the runs an outcome event matched (as ``Outcomes.record`` flags them);
 * ``step_runs``: one row per step id as the engine upserts them, skipped steps included, the gate of a
   review rule (``score@review``, the pilot-oversight policy) and human steps with their kinds; model
   cost and tokens on ``llm`` steps (0.0004-0.003 USD), nothing on a failed one;
 * ``decisions`` (with ``workflow``) on every decided gate; ``outcome_events`` on ~5% of the runs.
 
 The demo workflows have 3 or 4 steps, so a run has about 3.3 step rows (3.3 million for a million runs;
-``--runs 1500000`` gives about 5 million). Ingest uses SQLAlchemy Core executemany in chunks on SQLite
-and ``COPY ... FROM STDIN`` on PostgreSQL, a few transactions in all, then ``ANALYZE`` (``VACUUM
-(ANALYZE)`` on PostgreSQL, what autovacuum does soon after a bulk load). The reports are then timed
-through a fresh ``Store.open`` engine with Baton's defaults, ``--repeats`` times each, and checked
-against what was generated. Each database is measured in its own subprocess, so its peak RSS is its own.
+``--runs 1500000`` gives about 5 million). The schema is the migrations' (``Store.open``); the ingest
+writes the generated columns the database has (a column it requires that nothing generates stops it).
+It uses SQLAlchemy Core executemany in chunks on SQLite and ``COPY ... FROM STDIN`` on PostgreSQL, a few
+transactions in all, then ``ANALYZE`` (``VACUUM (ANALYZE)`` on PostgreSQL, what autovacuum does soon
+after a bulk load), then checks in SQL that the run rows agree with their step, decision and outcome
+rows. The reports are then timed through a fresh ``Store.open`` engine with Baton's defaults,
+``--repeats`` times each, and checked against what was generated. Each database is measured in its own
+subprocess, so its peak RSS is its own.
 
     .venv/bin/python bench/report.py                                   # 1,000,000 runs, both databases
     .venv/bin/python bench/report.py --runs 100000 --databases sqlite  # quicker
     .venv/bin/python bench/report.py --explain                         # query plans of the slowest statements
     .venv/bin/python bench/report.py --keep --databases sqlite         # keep the SQLite file to inspect
-    .venv/bin/python bench/report.py --after-ingest "CREATE INDEX ix_try ON runs (workflow, status)"  # what if
+    .venv/bin/python bench/report.py --after-ingest "CREATE INDEX ix_try ON step_runs (run_id, status)"  # what if
     BENCH_POSTGRES_URL=postgresql://user@host:5432/db .venv/bin/python bench/report.py
 
 Target (the reports issue): each report < 1 s after ingest; the ingest of a million runs in minutes.
@@ -34,17 +39,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.metadata
 import json
 import math
-import os
-import platform
 import random
 import resource
 import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,9 +58,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-BENCH_DIR = Path(__file__).resolve().parent
-DEMO = BENCH_DIR.parent / "examples" / "demo"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: its shared helpers
+from databases import (
+    REPO,
+    Databases,
+    commit,
+    heading,
+    machine,
+    machine_line,
+    rounded,
+    run_child,
+    sqlalchemy_url,
+    summary,
+    versions,
+)
+
+DEMO = REPO / "examples" / "demo"
 DEFAULT_RUNS = 1_000_000
 DEFAULT_REPEATS = 5
 CHUNK_RUNS = 20_000  # runs per executemany / COPY batch (with their ~70,000 step rows)
@@ -72,15 +85,19 @@ OUTCOME_SHARE = 0.05  # of all runs; events go to completed runs, plus a few tha
 UNMATCHED_OUTCOMES = 0.02
 CHILD_TIMEOUT_S = 4 * 3600
 
+# The columns the generator fills, in the order of its row tuples; the ingest writes those the database has.
 RUN_COLUMNS = ("id", "version_id", "workflow", "version", "team", "status", "input", "output", "error", "error_code",
                "business_key", "waiting_on", "waiting_since", "waiting_due", "waiting_assignee", "policy_ids",
-               "cost_usd", "machine_s", "review_s", "touched", "started_by", "started_at", "ended_at")
+               "cost_usd", "machine_s", "review_s", "touched", "has_outcome", "started_by", "started_at", "ended_at")
 STEP_COLUMNS = ("run_id", "step_id", "kind", "status", "input", "output", "error", "error_code", "started_at",
                 "ended_at", "attempts", "model", "prompt_hash", "input_tokens", "output_tokens", "cost_usd")
 DECISION_COLUMNS = ("run_id", "step_id", "decision", "decided_by", "reason", "decided_at", "detail", "workflow")
 OUTCOME_COLUMNS = ("event_id", "workflow", "business_key", "event", "value", "occurred_at", "recorded_at", "run_id",
                    "source")
-JSON_COLUMNS = {"runs": (6, 7, 15), "step_runs": (4, 5), "decisions": (6,), "outcome_events": ()}
+JSON_COLUMNS = {"runs": ("input", "output", "policy_ids"), "step_runs": ("input", "output"), "decisions": ("detail",),
+                "outcome_events": ()}
+TABLES = (("runs", RUN_COLUMNS, "runs"), ("step_runs", STEP_COLUMNS, "steps"),  # table, its columns, Chunk attribute
+          ("decisions", DECISION_COLUMNS, "decisions"), ("outcome_events", OUTCOME_COLUMNS, "outcomes"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,9 +191,11 @@ class Expected:
 
     statuses: Counter[str] = field(default_factory=Counter)
     decisions: Counter[str] = field(default_factory=Counter)
-    cost: list[float] = field(default_factory=list)  # per ended run its rollup, per waiting run its steps
+    cost: list[float] = field(default_factory=list)  # per run its rollup (a waiting run's so far)
     review_s: list[float] = field(default_factory=list)
     touched_completed: int = 0
+    waiting_cost: float = 0.0  # the waiting runs' rollups so far, part of cost and review_s above
+    waiting_review_s: float = 0.0
     machine: list[float] = field(default_factory=list)
     outcome_runs: int = 0
     events: dict[str, list[float]] = field(default_factory=dict)  # name -> [recorded, matched, value]
@@ -350,18 +369,14 @@ class Generator:
             gate_outputs[gate] = self._decision(shape, gate, outcome, base + at, run_id, chunk)
         outputs: dict[str, Any] = {}
         waiting_since = None
-        in_flight_cost = 0.0
-        in_flight_review = 0.0
         for step_id, kind, step_status, s, e, step_cost, tokens_in, tokens_out, output, error, attempts in rows:
             started = _ts(base + s)
             if kind in ("human", "review") and step_status == "completed":
                 output = gate_outputs[step_id]
-                in_flight_review += e - s
             if step_status == "completed":
                 outputs[step_id] = output
             if step_status == "waiting":
                 waiting_since = started
-            in_flight_cost += step_cost
             chunk.steps.append((
                 run_id, step_id, kind, step_status, None, output, error, "step_failed" if error else None, started,
                 None if e is None else (started if e == s else _ts(base + e)), attempts,
@@ -372,18 +387,22 @@ class Generator:
         expected.statuses[status] += 1
         business_key = key_value
         run_input = self._input(shape, key_value, deal)
+        # The rollup, as _Segment.rollup rounds it: a waiting run's so far (RunExecutor._park), machine_s NULL.
+        run_cost = round(cost, 8)
+        run_review = round(review, 3)
+        expected.cost.append(run_cost)
+        expected.review_s.append(run_review)
         if status == "waiting":
             due = _ts(waiting_since.timestamp() + shape.sla_s) if waiting_since else None
             chunk.runs.append((
                 run_id, f"{shape.workflow}@{shape.version}", shape.workflow, shape.version, shape.team, "waiting",
                 run_input, None, None, None, business_key, park_at, waiting_since, due, shape.assignee,
-                list(shape.policies), 0.0, None, 0.0, False, rng.choice(STARTERS), run_started, None))
-            expected.cost.append(in_flight_cost)
-            expected.review_s.append(in_flight_review)
+                list(shape.policies), run_cost, None, run_review, touched, False, rng.choice(STARTERS), run_started,
+                None))
+            expected.waiting_cost += run_cost
+            expected.waiting_review_s += run_review
             return
-        run_cost = round(cost, 8)
         run_machine = round(machine, 6)
-        run_review = round(review, 3)
         ended_at = base + total
         error = error_code = None
         if status == "failed":
@@ -393,20 +412,21 @@ class Generator:
             gate, _, _ = decisions[-1]
             info = gate_outputs[gate]
             error, error_code = f"rejected at '{gate}' by {info['by']}: {info['reason']}", "rejected"
+        starter = rng.choice(STARTERS)
+        # An outcome event matched to the run flags it (Outcomes.record / match_unmatched: has_outcome).
+        has_outcome = status == "completed" and random_() < OUTCOME_SHARE / 0.9
         chunk.runs.append((
             run_id, f"{shape.workflow}@{shape.version}", shape.workflow, shape.version, shape.team, status,
             run_input, outputs if status == "completed" else None, error, error_code, business_key, None, None, None,
-            None, list(shape.policies), run_cost, run_machine, run_review, touched, rng.choice(STARTERS),
+            None, list(shape.policies), run_cost, run_machine, run_review, touched, has_outcome, starter,
             run_started, _ts(ended_at)))
-        expected.cost.append(run_cost)
-        expected.review_s.append(run_review)
         expected.machine.append(run_machine)
         if status == "completed" and touched:
             expected.touched_completed += 1
         if ended_at >= self.since:
             expected.finished_since += 1
             expected.cost_since += run_cost
-        if status == "completed" and random_() < OUTCOME_SHARE / 0.9:
+        if has_outcome:
             self._outcome(shape, business_key, run_id, ended_at, deal, chunk)
             expected.outcome_runs += 1
             if random_() < UNMATCHED_OUTCOMES:
@@ -480,16 +500,55 @@ def register_versions(url: str, first_run: dt.datetime) -> None:
         store.close()
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How one table's generated tuples are written: the columns the database has, and where they are in a tuple."""
+
+    table: str
+    attr: str  # the Chunk attribute holding its rows
+    columns: tuple[str, ...]  # generated columns the database has, in tuple order
+    positions: tuple[int, ...] | None  # their indexes in a generated tuple; None when all of them are written
+    json_at: tuple[int, ...]  # positions (after projection) of JSON values
+
+    def project(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return row if self.positions is None else tuple(row[i] for i in self.positions)
+
+
+def layouts(engine: sa.Engine) -> list[Layout]:
+    """The generated columns each table has in the database the migrations built.
+
+    A generated column the database lacks (an older schema) is left out, with a note; a column the
+    database requires that nothing generates stops the ingest, since every row would be refused.
+    """
+    inspector = sa.inspect(engine)
+    found: list[Layout] = []
+    for table, generated, attr in TABLES:
+        existing = {column["name"]: column for column in inspector.get_columns(table)}
+        kept = [i for i, name in enumerate(generated) if name in existing]
+        missing = [name for name in generated if name not in existing]
+        if missing:
+            print(f"  {table}: the database has no column {', '.join(missing)}; not written", file=sys.stderr)
+        key = inspector.get_pk_constraint(table)["constrained_columns"]
+        generated_key = key[0] if len(key) == 1 and isinstance(existing[key[0]]["type"], sa.Integer) else None
+        required = [name for name, column in existing.items() if name not in generated and name != generated_key
+                    and not column["nullable"] and column.get("default") is None]
+        if required:
+            raise SystemExit(f"{table}: the database requires {', '.join(required)}, which the generator does not fill")
+        columns = tuple(generated[i] for i in kept)
+        found.append(Layout(table, attr, columns, None if len(kept) == len(generated) else tuple(kept),
+                            tuple(i for i, name in enumerate(columns) if name in JSON_COLUMNS[table])))
+    return found
+
+
 class SqliteSink:
     """SQLAlchemy Core executemany, ``CHUNK_RUNS`` runs at a time, one transaction per ``TX_RUNS`` runs."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        from baton.store.tables import Decision, OutcomeEvent, Run, StepRun
+    def __init__(self, engine: sa.Engine, tables: list[Layout]) -> None:
+        from baton.store.tables import Base
 
         self.engine = engine
-        self.tables = [(Run.__table__, RUN_COLUMNS, "runs"), (StepRun.__table__, STEP_COLUMNS, "steps"),
-                       (Decision.__table__, DECISION_COLUMNS, "decisions"),
-                       (OutcomeEvent.__table__, OUTCOME_COLUMNS, "outcomes")]
+        # Baton's table objects, so values are bound as the store binds them (JSON, times, booleans).
+        self.tables = [(Base.metadata.tables[layout.table], layout) for layout in tables]
         self.connection: sa.Connection | None = None
 
     def begin(self) -> None:
@@ -498,10 +557,11 @@ class SqliteSink:
 
     def write(self, chunk: Chunk) -> None:
         assert self.connection is not None
-        for table, columns, attr in self.tables:
-            rows = getattr(chunk, attr)
+        for table, layout in self.tables:
+            rows = getattr(chunk, layout.attr)
             if rows:
-                self.connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+                columns, project = layout.columns, layout.project
+                self.connection.execute(table.insert(), [dict(zip(columns, project(row), strict=True)) for row in rows])
 
     def commit(self) -> None:
         assert self.connection is not None
@@ -518,10 +578,9 @@ class SqliteSink:
 class PostgresSink:
     """``COPY ... FROM STDIN`` through psycopg, ``CHUNK_RUNS`` runs at a time, a transaction per ``TX_RUNS``."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, tables: list[Layout]) -> None:
         self.engine = engine
-        self.tables = [("runs", RUN_COLUMNS, "runs"), ("step_runs", STEP_COLUMNS, "steps"),
-                       ("decisions", DECISION_COLUMNS, "decisions"), ("outcome_events", OUTCOME_COLUMNS, "outcomes")]
+        self.tables = tables
         self.raw: Any = None
 
     def begin(self) -> None:
@@ -530,19 +589,19 @@ class PostgresSink:
     def write(self, chunk: Chunk) -> None:
         dumps = json.dumps
         with self.raw.cursor() as cursor:
-            for table, columns, attr in self.tables:
-                rows = getattr(chunk, attr)
+            for layout in self.tables:
+                rows = getattr(chunk, layout.attr)
                 if not rows:
                     continue
-                json_at = JSON_COLUMNS[table]
-                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                project, json_at = layout.project, layout.json_at
+                with cursor.copy(f"COPY {layout.table} ({', '.join(layout.columns)}) FROM STDIN") as copy:
                     write_row = copy.write_row
-                    if not json_at:
+                    if not json_at and layout.positions is None:
                         for row in rows:
                             write_row(row)
                         continue
                     for row in rows:
-                        values = list(row)
+                        values = list(project(row))
                         for at in json_at:
                             if values[at] is not None:
                                 values[at] = dumps(values[at])
@@ -560,14 +619,42 @@ class PostgresSink:
             connection.exec_driver_sql("VACUUM (ANALYZE)")
 
 
+def consistency(engine: sa.Engine) -> list[str]:
+    """The run rows agree with their other rows, as the engine keeps them: checked in SQL after the ingest.
+
+    Every run's ``cost_usd`` (a waiting run's so far) adds up to its steps' cost; ``touched`` runs are the
+    runs with a decision; ``has_outcome`` runs are the runs an outcome event matched.
+    """
+    queries = {
+        "runs' cost": "SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM runs), (SELECT COALESCE(SUM(cost_usd), 0) "
+                      "FROM step_runs)",
+        "waiting runs' cost": "SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE status = 'waiting'), "
+                              "(SELECT COALESCE(SUM(s.cost_usd), 0) FROM step_runs s JOIN runs r ON r.id = s.run_id "
+                              "WHERE r.status = 'waiting')",
+        "touched runs": "SELECT (SELECT COUNT(*) FROM runs WHERE touched), (SELECT COUNT(DISTINCT run_id) FROM "
+                        "decisions)",
+        "runs with an outcome": "SELECT (SELECT COUNT(*) FROM runs WHERE has_outcome), (SELECT COUNT(DISTINCT run_id) "
+                                "FROM outcome_events WHERE run_id IS NOT NULL)",
+    }
+    checked = []
+    with engine.connect() as connection:
+        for what, query in queries.items():
+            on_runs, on_rows = connection.exec_driver_sql(query).one()
+            assert abs(float(on_runs) - float(on_rows)) < 1e-6, (what, on_runs, on_rows)
+            checked.append(f"{what} {on_runs:,.4f}" if isinstance(on_runs, float) else f"{what} {on_runs:,}")
+    return checked
+
+
 def ingest(url: str, database: str, runs: int, seed: int, now: float, since: float,
-           after: list[str]) -> tuple[Generator, dict]:
+           after: list[str]) -> tuple[Generator, dict[str, Any]]:
     from baton.store.database import create_engine
 
     generator = Generator(runs, now, since, seed)
-    register_versions(url, _ts(now - DAYS * 86400.0))
+    register_versions(url, _ts(now - DAYS * 86400.0))  # Store.open: the migrations build the schema
     engine = create_engine(url)
-    sink: SqliteSink | PostgresSink = SqliteSink(engine) if database == "sqlite" else PostgresSink(engine)
+    tables = layouts(engine)
+    sink: SqliteSink | PostgresSink = (SqliteSink(engine, tables) if database == "sqlite"
+                                       else PostgresSink(engine, tables))
     counts = Counter[str]()
     generate_s = 0.0
     began = time.perf_counter()
@@ -597,7 +684,7 @@ def ingest(url: str, database: str, runs: int, seed: int, now: float, since: flo
         sink.commit()
         ingest_s = time.perf_counter() - began
         mark = time.perf_counter()
-        for statement in after:  # what-if indexes, before the statistics are gathered
+        for statement in after:  # what-if indexes or settings, before the statistics are gathered
             print(f"  {database}: {statement}", file=sys.stderr, flush=True)
             with engine.begin() as connection:
                 connection.exec_driver_sql(statement)
@@ -605,12 +692,13 @@ def ingest(url: str, database: str, runs: int, seed: int, now: float, since: flo
         mark = time.perf_counter()
         sink.analyze()
         analyze_s = time.perf_counter() - mark
+        consistent = consistency(engine)
     finally:
         engine.dispose()
     rows = sum(counts.values()) + len(SHAPES) + 2
     return generator, {"ingest_s": ingest_s, "generate_s": generate_s, "analyze_s": analyze_s, "after_ingest": after,
-                       "after_ingest_s": after_s, "rows": rows,
-                       "rows_per_s": rows / ingest_s, "counts": dict(counts)}
+                       "after_ingest_s": after_s, "rows": rows, "rows_per_s": rows / ingest_s, "counts": dict(counts),
+                       "columns": {layout.table: len(layout.columns) for layout in tables}, "consistent": consistent}
 
 
 # --------------------------------------------------------------------------------------------
@@ -634,7 +722,7 @@ def check(generator: Generator, rois: list[Any], data: Any, biggest: Any) -> lis
     checked: list[str] = []
     by_name = {roi.workflow: roi for roi in rois}
     assert sorted(by_name) == sorted(BY_NAME), sorted(by_name)
-    total_cost = 0.0
+    total_cost = waiting_cost = waiting_review = 0.0
     total_runs = 0
     for name, expected in generator.expected.items():
         m = by_name[name].metrics
@@ -656,8 +744,7 @@ def check(generator: Generator, rois: list[Any], data: Any, biggest: Any) -> lis
         p95 = round(ordered[max(1, math.ceil(0.95 * len(ordered))) - 1], 4) if ordered else None
         assert m.p95_latency_s == p95, (name, m.p95_latency_s, p95)
         assert m.outcome_runs == expected.outcome_runs, (name, m.outcome_runs, expected.outcome_runs)
-        errors = getattr(m, "errors", None)  # failed runs by error code, where the metrics have them
-        assert errors is None or errors == ({"step_failed": s["failed"]} if s["failed"] else {}), (name, errors)
+        assert m.errors == ({"step_failed": s["failed"]} if s["failed"] else {}), (name, m.errors)
         outcomes = {event: [int(v[0]), int(v[1]), round(v[2], 2)] for event, v in expected.events.items()}
         got = {event: [o["recorded"], o["matched"], round(o["value"], 2)]
                for event, o in by_name[name].outcomes.items()}
@@ -665,8 +752,12 @@ def check(generator: Generator, rois: list[Any], data: Any, biggest: Any) -> lis
         assert abs(by_name[name].figures["ai_cost_usd"].value - round(cost, 4)) < 1e-9, name
         total_cost += cost
         total_runs += runs
-    checked.append(f"ROI: runs by status, decisions by kind, automated, AI cost, review time, p95 machine time and "
-                   f"outcomes of all 3 workflows ({total_runs:,} runs, ${total_cost:,.4f})")
+        waiting_cost += expected.waiting_cost
+        waiting_review += expected.waiting_review_s
+    checked.append(f"ROI: runs by status, decisions by kind, automated, AI cost, review time (waiting runs' rollups so "
+                   f"far included: ${waiting_cost:,.4f}, {waiting_review / 3600:,.0f} h), p95 machine time, failed "
+                   f"runs by error code, runs with an outcome and outcomes of all 3 workflows ({total_runs:,} runs, "
+                   f"${total_cost:,.4f})")
     lines = {line.workflow: line for line in data.workflows}
     for name, expected in generator.expected.items():
         assert lines[name].runs == sum(expected.statuses.values()), name
@@ -683,7 +774,8 @@ def check(generator: Generator, rois: list[Any], data: Any, biggest: Any) -> lis
                    f"(${series_saving:,.2f})")
     expected = generator.expected[biggest.workflow]
     assert biggest.runs == sum(expected.statuses.values())
-    checked.append(f"workflow_metrics({biggest.workflow}): {biggest.runs:,} runs")
+    assert biggest == by_name[biggest.workflow].metrics, (biggest, by_name[biggest.workflow].metrics)
+    checked.append(f"workflow_metrics({biggest.workflow}): {biggest.runs:,} runs, every field as in the ROI report")
     return checked
 
 
@@ -805,7 +897,7 @@ def database_size(url: str, database: str) -> int:
     if database == "sqlite":
         path = Path(url.removeprefix("sqlite:///"))
         return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = sa.create_engine(sqlalchemy_url(url))
     try:
         with engine.connect() as connection:
             return int(connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0)
@@ -841,72 +933,10 @@ def child_main(args: argparse.Namespace) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def postgres_admin(base_url: str) -> sa.Engine:
-    return sa.create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-
-
-def postgres_unavailable(base_url: str) -> str:
-    """Why PostgreSQL cannot be measured, or '' when it can."""
-    try:
-        admin = postgres_admin(base_url)
-        with admin.connect():
-            pass
-        admin.dispose()
-    except Exception as exc:  # any failure to connect means: skip, and say why
-        return f"no PostgreSQL server answers at {base_url}: {type(exc).__name__}"
-    return ""
-
-
-@contextmanager
-def postgres_database(base_url: str, keep: bool) -> Iterator[str]:
-    """A fresh database on the server, dropped afterwards (as tests/conftest.py does) unless kept."""
-    name = f"baton_bench_{uuid.uuid4().hex[:12]}"
-    admin = postgres_admin(base_url)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = f"{base_url.rsplit('/', 1)[0]}/{name}"
-    try:
-        yield url
-    finally:
-        if keep:
-            print(f"kept {url} (drop it with: DROP DATABASE \"{name}\")", file=sys.stderr)
-        else:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def postgres_version(base_url: str) -> str:
-    admin = postgres_admin(base_url)
-    try:
-        with admin.connect() as connection:
-            return str(connection.exec_driver_sql("SHOW server_version").scalar()).split()[0]
-    finally:
-        admin.dispose()
-
-
-@contextmanager
-def sqlite_database(tmp: Path, keep: bool) -> Iterator[str]:
-    path = tmp / f"report-{uuid.uuid4().hex[:8]}.db"
-    try:
-        yield f"sqlite:///{path}"
-    finally:
-        if keep:
-            print(f"kept {path}", file=sys.stderr)
-        else:
-            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                leftover.unlink(missing_ok=True)
-
-
-def run_child(database: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", database, "--url", url, "--runs", str(args.runs),
-               "--repeats", str(args.repeats), "--seed", str(args.seed), *(["--explain"] if args.explain else []),
-               *[arg for statement in args.after_ingest or [] for arg in ("--after-ingest", statement)]]
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=CHILD_TIMEOUT_S, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{database} failed (exit {done.returncode}):\n{done.stdout}")
-    return dict(json.loads(lines[-1]))
+def child_command(database: str, url: str, args: argparse.Namespace) -> list[str]:
+    return [sys.executable, __file__, "--child", database, "--url", url, "--runs", str(args.runs),
+            "--repeats", str(args.repeats), "--seed", str(args.seed), *(["--explain"] if args.explain else []),
+            *[arg for statement in args.after_ingest or [] for arg in ("--after-ingest", statement)]]
 
 
 def _ms(timing: dict[str, float]) -> str:
@@ -947,58 +977,36 @@ def statements_table(result: dict[str, Any], top: int = 6) -> str:
     return "\n".join(rows)
 
 
-def _commit() -> str:
-    """The checked-out commit, with ``+changes`` when src/ differs from it."""
-    def git(*command: str) -> str:
-        done = subprocess.run(["git", *command], cwd=BENCH_DIR.parent, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+changes" if git("status", "--porcelain", "--", "src") else "")
-
-
 def parent_main(args: argparse.Namespace) -> int:
     began = time.monotonic()
-    postgres_url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     tmp = Path(tempfile.mkdtemp(prefix="baton-bench-report-", dir=args.tmp_dir))
+    databases = Databases.parse(args.databases, tmp, prefix="report", keep=args.keep)
     results: list[dict[str, Any]] = []
-    skipped: list[str] = []
-    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-                "sqlalchemy": importlib.metadata.version("sqlalchemy"),
-                "psycopg": importlib.metadata.version("psycopg"), "commit": _commit()}
+    software = {**versions("sqlalchemy", "psycopg"), "commit": commit()}
     try:
-        for database in databases:
-            if database == "postgresql":
-                why = postgres_unavailable(postgres_url)
-                if why:
-                    skipped.append(f"PostgreSQL skipped: {why} (set BENCH_POSTGRES_URL)")
-                    print(skipped[-1], file=sys.stderr)
-                    continue
-                versions["postgresql"] = postgres_version(postgres_url)
-                context: Any = postgres_database(postgres_url, args.keep)
-            elif database == "sqlite":
-                context = sqlite_database(tmp, args.keep)
-            else:
-                raise SystemExit(f"unknown database {database!r}; use sqlite and/or postgresql")
-            with context as url:
+        for database in databases.available():
+            with databases.fresh(database) as url:
                 print(f"{database}: {args.runs:,} runs ...", file=sys.stderr, flush=True)
-                results.append(run_child(database, url, args))
+                results.append(run_child(child_command(database, url, args), what=database,
+                                         timeout=CHILD_TIMEOUT_S))
     finally:
         if args.keep:
             print(f"kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     seconds = time.monotonic() - began
-    load = round(os.getloadavg()[1], 2)
-    print(f"\n### Reports over {args.runs:,} runs ({dt.datetime.now(dt.UTC):%Y-%m-%d}, {os.cpu_count()} CPUs, "
-          f"5-min load {load:g}, {seconds:.0f} s)\n")
+    software.update(databases.versions)
+    found = machine()
+    print(f"\n{heading(f'Reports over {args.runs:,} runs', seconds, found)}\n")
+    print(machine_line(found, software) + f" Commit {software['commit']}.")
+    print()
     print(table(results))
     print("\nms: median / max of", args.repeats, "calls. Checked against the generated data:")
     for r in results:
         s, d = r["statuses"], r["decisions"]
         n = r["counts"]["runs"]
-        print(f"- {r['database']}: " + "; ".join(r["checked"]) + ". Generated: "
+        print(f"- {r['database']}: " + "; ".join(r["checked"]) + ". In SQL after the ingest, run rows agree with "
+              "their step, decision and outcome rows: " + ", ".join(r["consistent"]) + ". Generated: "
               + ", ".join(f"{k} {v / n:.1%}" for k, v in sorted(s.items()))
               + f"; {r['counts']['decisions']:,} decisions ("
               + ", ".join(f"{k} {v / max(1, sum(d.values())):.0%}" for k, v in sorted(d.items()))
@@ -1011,24 +1019,12 @@ def parent_main(args: argparse.Namespace) -> int:
     for r in results:
         print()
         print(statements_table(r))
-    for line in skipped:
+    for line in databases.skipped:
         print(f"\n{line}")
     print()
     slim = [{k: v for k, v in r.items() if k != "statements"} | {"statements": r["statements"][:6]} for r in results]
-    print(json.dumps({"bench": "report", "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                      "seconds": round(seconds, 1), "load_5min": load, "versions": versions, "skipped": skipped,
-                      "results": _rounded(slim)}))
+    print(summary("report", seconds, found, software, databases.skipped, slim))
     return 0
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1047,7 +1043,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(_rounded(child_main(args)), default=str))
+        print(json.dumps(rounded(child_main(args)), default=str))
         return 0
     return parent_main(args)
 

@@ -100,3 +100,16 @@ def test_edits_are_measured_as_approvals_with_an_edit_rate_and_review_time(runti
     assert measured.mean_review_minutes is not None and measured.mean_review_minutes >= 0
     edit_gate = promotions(runtime).check("triage", "production").results
     assert all("not measured" not in r.explanation for r in edit_gate)
+
+
+def test_runs_under_way_are_counted_though_their_partial_rollups_are_not(runtime: Runtime) -> None:
+    import sqlalchemy as sa
+
+    from baton.store.tables import Run
+
+    run_many(runtime, quiet=3, reviewed=0, approve=0, failing=0)
+    with runtime.store.engine.begin() as connection:  # as if a continuation were running now
+        connection.execute(sa.update(Run).where(Run.id == runtime.store.list_runs(limit=1)[0].id)
+                           .values(status="running", cost_usd=99.0))
+    measured = MetricsStore(runtime.store.engine).workflow_metrics("triage")
+    assert (measured.runs, measured.completed, measured.cost_usd) == (3, 2, 0.0)

@@ -165,5 +165,6 @@ def test_0007_on_an_empty_database_and_again_at_head_changes_nothing(engine: sa.
     assert {"cost_usd", "machine_s", "review_s", "touched"} <= set(columns)
     assert columns["machine_s"]["nullable"] and not columns["cost_usd"]["nullable"]
     indexes = {i["name"] for i in sa.inspect(engine).get_indexes("runs")}
-    assert {"ix_runs_workflow_ended", "ix_runs_workflow_machine", "ix_runs_team_started"} <= indexes
+    assert {"ix_runs_workflow_ended", "ix_runs_workflow_machine", "ix_runs_workflow_status", "ix_runs_workflow_spend",
+            "ix_runs_team_spend"} <= indexes
     assert "ix_decisions_workflow" in {i["name"] for i in sa.inspect(engine).get_indexes("decisions")}

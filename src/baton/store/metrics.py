@@ -9,10 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.store.records import GATE_KINDS, TERMINAL_STATUSES, as_utc, utcnow
+from baton.store.records import GATE_KINDS, IN_FLIGHT_STATUSES, TERMINAL_STATUSES, as_utc, utcnow
 from baton.store.tables import Decision, EvalRun, Run, StageChange, StepRun
 
-IN_FLIGHT = ("queued", "running")  # runs whose rollup is not written yet: read from their step rows
+IN_FLIGHT = IN_FLIGHT_STATUSES  # runs whose rollup is not written yet: read from their step rows
 
 
 @dataclass(frozen=True)
@@ -110,24 +110,27 @@ class MetricsStore:
         per_status = (sa.select(Run.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0),
                                 sa.func.sum(sa.case((Run.touched, 1), else_=0)),
                                 sa.func.coalesce(sa.func.sum(Run.review_s), 0.0),
-                                sa.func.sum(sa.case((Run.has_outcome, 1), else_=0)))
+                                sa.func.sum(sa.case((Run.has_outcome, 1), else_=0)), sa.func.count(Run.machine_s))
                       .where(*runs).group_by(Run.status))
         failures = (sa.select(Run.error_code, sa.func.count()).where(*runs, Run.status == "failed")
                     .group_by(Run.error_code))
         in_flight = (sa.select(StepRun.kind, StepRun.status, StepRun.started_at, StepRun.ended_at, StepRun.cost_usd)
                      .join(Run, Run.id == StepRun.run_id).where(*runs, Run.status.in_(IN_FLIGHT)))
         with self.engine.connect() as connection:
-            statuses: dict[str, tuple[int, float, int, float, int]] = {
-                status: (int(n), float(cost), int(touched or 0), float(review), int(outcomes or 0))
-                for status, n, cost, touched, review, outcomes in connection.execute(per_status)
-                if status not in IN_FLIGHT}  # running runs' partial rollups are not read: their steps are
+            statuses: dict[str, tuple[int, float, int, float, int]] = {}
+            timed = 0  # ended runs with a machine time, for the p95
+            for status, n, cost, touched, review, outcomes, machine in connection.execute(per_status):
+                if status in IN_FLIGHT:  # counted, but their partial rollups are not read: their steps are
+                    cost, touched, review, outcomes = 0.0, 0, 0.0, 0
+                statuses[status] = (int(n), float(cost), int(touched or 0), float(review), int(outcomes or 0))
+                timed += int(machine or 0)
             decisions = dict(connection.execute(
                 sa.select(Decision.decision, sa.func.count())
                 .where(Decision.workflow == workflow, *_period(Decision.decided_at, since, until))
                 .group_by(Decision.decision)).all())
             open_steps = connection.execute(in_flight).all()
             errors = {str(code or "unknown"): int(n) for code, n in connection.execute(failures)}
-            p95 = self._percentile(connection, runs, 0.95)
+            p95 = self._percentile(connection, runs, timed, 0.95)
         cost = sum(row[1] for row in statuses.values())
         review_seconds = sum(row[3] for row in statuses.values())
         for kind, step_status, started, ended, step_cost in open_steps:
@@ -150,15 +153,14 @@ class MetricsStore:
         )
 
     @staticmethod
-    def _percentile(connection: sa.Connection, runs: list[Any], share: float) -> float | None:
-        """Nearest-rank percentile of ended runs' machine time (over all time: off the (workflow, machine_s) index)."""
-        timed = [*runs, Run.machine_s.is_not(None)]
-        count = int(connection.execute(sa.select(sa.func.count()).select_from(Run).where(*timed)).scalar() or 0)
+    def _percentile(connection: sa.Connection, runs: list[Any], count: int, share: float) -> float | None:
+        """Nearest-rank percentile of ended runs' machine time, read from the top of the (workflow, machine_s) index."""
         if count == 0:
             return None
         rank = max(1, math.ceil(share * count))
         value = connection.execute(
-            sa.select(Run.machine_s).where(*timed).order_by(Run.machine_s).limit(1).offset(rank - 1)).scalar()
+            sa.select(Run.machine_s).where(*runs, Run.machine_s.is_not(None))
+            .order_by(Run.machine_s.desc()).limit(1).offset(count - rank)).scalar()
         return None if value is None else round(float(value), 4)
 
     def daily(self, workflows: list[str], since: datetime) -> list[tuple[str, str, str, int, float]]:
@@ -235,6 +237,6 @@ def _period(column: Any, since: datetime | None, until: datetime | None) -> list
 
 def _day(column: Any, dialect: str) -> Any:
     """``YYYY-MM-DD`` of a stored UTC time, in SQL (SQLite keeps times as ISO text; PostgreSQL as timestamptz)."""
-    if dialect == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
+    if dialect == "postgresql":  # a date groups faster than text; str() of it is the same YYYY-MM-DD
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
     return sa.func.substr(column, 1, 10)

@@ -11,6 +11,7 @@ from typing import Any
 RUN_STATUSES = ("queued", "running", "waiting", "completed", "failed", "rejected")
 TERMINAL_STATUSES = frozenset({"completed", "failed", "rejected"})
 ROLLED_UP_STATUSES = TERMINAL_STATUSES | {"waiting"}  # their run row holds their rollup (a waiting one so far)
+IN_FLIGHT_STATUSES = ("queued", "running")  # the others: read from their step rows
 GATE_KINDS = ("human", "review", "budget")  # step kinds where a run waited for people
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from baton.errors import Conflict, NotFound
 from baton.store.database import create_engine, migrate
 from baton.store.records import (
+    IN_FLIGHT_STATUSES,
     ROLLED_UP_STATUSES,
     TERMINAL_STATUSES,
     RunDetail,
@@ -134,7 +135,7 @@ class Store:
         ended = sa.select(sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0)).where(
             *scope, Run.status.in_(ROLLED_UP_STATUSES))
         in_flight = (sa.select(sa.func.coalesce(sa.func.sum(StepRun.cost_usd), 0.0))
-                     .join(Run, Run.id == StepRun.run_id).where(*scope, Run.status.not_in(ROLLED_UP_STATUSES)))
+                     .join(Run, Run.id == StepRun.run_id).where(*scope, Run.status.in_(IN_FLIGHT_STATUSES)))
         with self.engine.connect() as connection:
             spent = connection.execute(ended).scalar() or 0.0
             return float(spent) + float(connection.execute(in_flight).scalar() or 0.0)

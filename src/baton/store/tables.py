@@ -46,10 +46,11 @@ class Run(Base):
         Index("ix_runs_business_key", "workflow", "business_key"),
         # Reports read these indexes without touching the table (covering columns after the keys):
         Index("ix_runs_workflow_status", "workflow", "status", "cost_usd", "review_s", "touched", "has_outcome",
-              "error_code"),
+              "error_code", "machine_s"),
+        Index("ix_runs_workflow_spend", "workflow", "started_at", "status", "cost_usd"),
         Index("ix_runs_workflow_ended", "workflow", "ended_at", "status", "cost_usd"),
         Index("ix_runs_workflow_machine", "workflow", "machine_s"),
-        Index("ix_runs_team_started", "team", "started_at"),
+        Index("ix_runs_team_spend", "team", "started_at", "status", "cost_usd"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the DBOS workflow id
