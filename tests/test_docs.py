@@ -13,7 +13,6 @@ from baton.expressions import Expression, template_expressions
 from baton.policy.guardrails import Guardrails
 from baton.spec.loader import load_directory, load_policy
 from baton.spec.models import WorkflowSpec
-from baton.spec.policy import PolicySpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "docs" / "workflows.md"]
@@ -68,8 +67,11 @@ def test_the_guardrails_doc_shows_a_policy_and_a_people_file() -> None:
 def test_every_guardrails_example_loads_as_its_document(tmp_path: Path, block: Any) -> None:
     path = tmp_path / "example.yaml"
     path.write_text(yaml.safe_dump(block), encoding="utf-8")
-    loaded = load_policy(path) if "policy" in block else load_directory(path)
-    assert loaded is not None
-    if isinstance(loaded, PolicySpec):
-        Guardrails.compile(WorkflowSpec.model_validate(_as_workflow([{"id": "a", "uses": "python", "call": "m:f"}])),
-                           [loaded])
+    if "people" in block:
+        assert [p.user for p in load_directory(path).people] == [p["user"] for p in block["people"]]
+        return
+    policy = load_policy(path)
+    workflow = WorkflowSpec.model_validate(_as_workflow([{"id": "a", "uses": "python", "call": "m:f"}]))
+    guard = Guardrails.compile(workflow, [policy])
+    compiled = len(guard.review) + len(guard.data) + len(guard.redact) + len(guard.budgets)
+    assert compiled == len(block["rules"]) and guard.redaction is not None
