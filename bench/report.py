@@ -88,10 +88,12 @@ CHILD_TIMEOUT_S = 4 * 3600
 # The columns the generator fills, in the order of its row tuples; the ingest writes those the database has.
 RUN_COLUMNS = ("id", "version_id", "workflow", "version", "team", "status", "input", "output", "error", "error_code",
                "business_key", "waiting_on", "waiting_since", "waiting_due", "waiting_assignee", "policy_ids",
-               "cost_usd", "machine_s", "review_s", "touched", "has_outcome", "started_by", "started_at", "ended_at")
+               "cost_usd", "machine_s", "review_s", "touched", "has_outcome", "started_by", "started_at", "ended_at",
+               "queue_s")
 STEP_COLUMNS = ("run_id", "step_id", "kind", "status", "input", "output", "error", "error_code", "started_at",
                 "ended_at", "attempts", "model", "prompt_hash", "input_tokens", "output_tokens", "cost_usd")
-DECISION_COLUMNS = ("run_id", "step_id", "decision", "decided_by", "reason", "decided_at", "detail", "workflow")
+DECISION_COLUMNS = ("run_id", "step_id", "decision", "decided_by", "reason", "decided_at", "detail", "workflow",
+                    "edit_size")
 OUTCOME_COLUMNS = ("event_id", "workflow", "business_key", "event", "value", "occurred_at", "recorded_at", "run_id",
                    "source")
 JSON_COLUMNS = {"runs": ("input", "output", "policy_ids"), "step_runs": ("input", "output"), "decisions": ("detail",),
@@ -203,6 +205,8 @@ class Expected:
     cost_since: float = 0.0
     decided_since: int = 0
     step_rows: int = 0
+    edit_size: float = 0.0  # sum over edits of the share each rewrote
+    queued: list[float] = field(default_factory=list)  # queue times of the runs started detached
 
 
 @dataclass
@@ -234,6 +238,14 @@ class Generator:
                 self._run(i, chunk)
             yield chunk
 
+    def _queue_s(self, expected: Expected) -> float | None:
+        """A third of runs start detached and wait for a worker, mostly for a second or two."""
+        if self.rng.random() >= 1 / 3:
+            return None
+        waited = round(min(600.0, self.rng.expovariate(1 / 1.5)), 3)
+        expected.queued.append(waited)
+        return waited
+
     def _review_seconds(self) -> float:
         return round(min(3 * 86400.0, max(30.0, self.rng.lognormvariate(math.log(1200), 1.2))), 6)
 
@@ -245,10 +257,13 @@ class Generator:
                                                             "duplicate"])
         when = _ts(at)
         detail = {"task": f"{rng.getrandbits(128):032x}", "content_hash": f"{rng.getrandbits(256):064x}"}
+        size = None
+        expected = self.expected[shape.workflow]
         if outcome == "edit":
             detail["edited_output"] = {"note": "edited"}
-        chunk.decisions.append((run_id, gate, outcome, by, reason, when, detail, shape.workflow))
-        expected = self.expected[shape.workflow]
+            size = round(rng.betavariate(1.5, 8), 6)  # mostly small fixes, now and then a rewrite
+            expected.edit_size += size
+        chunk.decisions.append((run_id, gate, outcome, by, reason, when, detail, shape.workflow, size))
         expected.decisions[outcome] += 1
         if at >= self.since:
             expected.decided_since += 1
@@ -398,7 +413,7 @@ class Generator:
                 run_id, f"{shape.workflow}@{shape.version}", shape.workflow, shape.version, shape.team, "waiting",
                 run_input, None, None, None, business_key, park_at, waiting_since, due, shape.assignee,
                 list(shape.policies), run_cost, None, run_review, touched, False, rng.choice(STARTERS), run_started,
-                None))
+                None, self._queue_s(expected)))
             expected.waiting_cost += run_cost
             expected.waiting_review_s += run_review
             return
@@ -419,7 +434,7 @@ class Generator:
             run_id, f"{shape.workflow}@{shape.version}", shape.workflow, shape.version, shape.team, status,
             run_input, outputs if status == "completed" else None, error, error_code, business_key, None, None, None,
             None, list(shape.policies), run_cost, run_machine, run_review, touched, has_outcome, starter,
-            run_started, _ts(ended_at)))
+            run_started, _ts(ended_at), self._queue_s(expected)))
         expected.machine.append(run_machine)
         if status == "completed" and touched:
             expected.touched_completed += 1
@@ -735,6 +750,9 @@ def check(generator: Generator, rois: list[Any], data: Any, biggest: Any) -> lis
         assert m.reviewed == sum(expected.decisions.values()), (name, m.reviewed, expected.decisions)
         assert m.approved == expected.decisions["approve"] + expected.decisions["edit"], name
         assert m.edited == expected.decisions["edit"], name
+        assert abs(m.edit_size_total - expected.edit_size) < 1e-3, (name, m.edit_size_total, expected.edit_size)
+        assert m.queued == len(expected.queued), (name, m.queued, len(expected.queued))
+        assert abs(m.queue_seconds - math.fsum(expected.queued)) < 1e-2, (name, m.queue_seconds)
         assert m.automated == s["completed"] - expected.touched_completed, (name, m.automated)
         cost = math.fsum(expected.cost)
         assert abs(m.cost_usd - cost) < 1e-5, (name, m.cost_usd, cost)
@@ -754,7 +772,8 @@ def check(generator: Generator, rois: list[Any], data: Any, biggest: Any) -> lis
         total_runs += runs
         waiting_cost += expected.waiting_cost
         waiting_review += expected.waiting_review_s
-    checked.append(f"ROI: runs by status, decisions by kind, automated, AI cost, review time (waiting runs' rollups so "
+    checked.append(f"ROI: runs by status, decisions by kind and edit sizes, queue times, automated, AI cost, "
+                   f"review time (waiting runs' rollups so "
                    f"far included: ${waiting_cost:,.4f}, {waiting_review / 3600:,.0f} h), p95 machine time, failed "
                    f"runs by error code, runs with an outcome and outcomes of all 3 workflows ({total_runs:,} runs, "
                    f"${total_cost:,.4f})")

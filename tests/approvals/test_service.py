@@ -155,6 +155,7 @@ def test_a_valid_edit_completes_the_run_and_the_next_step_sees_the_edited_output
     assert event["data"]["diff"] == task.edit_diff
     [row] = decisions(runtime, parked.run_id)
     assert row.decision == "edit" and row.detail is not None and row.detail["edited_output"] == edited
+    assert row.edit_size is not None and 0.0 < row.edit_size < 0.2  # one number of a short offer
 
 
 # -- argument binding -----------------------------------------------------------------------------
@@ -197,6 +198,8 @@ def test_after_an_edit_a_second_approver_must_approve_the_edited_content(
     assert second.final and second.result is not None and second.result.status == "completed"
     assert second.task.outcome == "edit"
     assert steps_by_id(runtime, parked.run_id)["send"]["output"]["sent"] == edited
+    [row] = decisions(runtime, parked.run_id)  # the closing approval carries the first reviewer's edit size
+    assert row.decision == "edit" and row.edit_size is not None and row.edit_size > 0
     assert len(project.sent()) == 1
 
 

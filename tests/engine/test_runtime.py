@@ -12,6 +12,7 @@ import pytest
 
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError, Conflict, ContractViolation, StepFailed
+from baton.store.metrics import MetricsStore
 from baton.store.tables import Run
 
 if TYPE_CHECKING:
@@ -744,6 +745,9 @@ def test_a_detached_run_is_queued_and_completed_by_the_worker(runtime: Runtime, 
     detail = runtime.store.get_run(started.run_id)
     assert detail.output == {"gated": {"opened": True}, "after": {"key": f"{started.run_id}:after"}}
     assert project.log() == ["gated-start", "after"]
+    assert detail.summary.queue_s is not None and 0.0 <= detail.summary.queue_s < 10  # queued -> picked up
+    measured = MetricsStore(runtime.store.engine).workflow_metrics("gated")
+    assert measured.queued == 1 and measured.mean_queue_s == detail.summary.queue_s
 
 
 def test_a_detached_run_shows_running_while_its_first_step_runs(runtime: Runtime, project: ProjectDir) -> None:

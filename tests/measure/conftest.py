@@ -36,7 +36,8 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
                 when: "input.n >= 5"
               - {{id: done, uses: python, call: "{module}:work"}}
             promote:
-              production: {{min_runs: 8, approval_rate: ">= 0.5", error_rate: "<= 0.2", p95_latency_s: "<= 30"}}
+              production: {{min_runs: 8, approval_rate: ">= 0.5", error_rate: "<= 0.2", p95_latency_s: "<= 30",
+                           edit_size: "<= 0.5"}}
               pilot: {{min_runs: 1}}
             measure:
               baseline: {{manual_minutes_per_item: 10, hourly_cost_usd: 60, review_minutes_per_item: 3}}

@@ -121,3 +121,21 @@ def test_report_command_writes_html_csv_and_json(runtime: Runtime, monkeypatch: 
     assert json.loads(result.stdout)["totals"]["net_saving_usd"] == 54
     result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "missing" / "x.html"), "-p", root])
     assert result.exit_code != 0 and "cannot write" in result.stderr
+
+
+def test_the_page_loads_the_project_once(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_some(runtime)
+    (runtime.settings.project_dir / "footprint.yaml").write_text(
+        "assets:\n  - {id: bot, name: Bot, kind: agent, owner: sam@acme.example, team: support, purpose: triage}\n")
+    checks: list[Path] = []
+    check = Project.check
+
+    def counted(self: Project) -> object:
+        checks.append(self.root)
+        return check(self)
+
+    monkeypatch.setattr(Project, "check", counted)
+    data = gather(runtime.store, project(runtime), days=7)
+
+    assert len(checks) == 1  # ROI, the series and the findings share one load of the specs
+    assert data.workflows[0].workflow == "triage"

@@ -98,8 +98,9 @@ def test_edits_are_measured_as_approvals_with_an_edit_rate_and_review_time(runti
     measured = MetricsStore(runtime.store.engine).workflow_metrics("triage")
     assert (measured.reviewed, measured.approved, measured.edited, measured.edit_rate) == (2, 2, 1, 0.5)
     assert measured.mean_review_minutes is not None and measured.mean_review_minutes >= 0
-    edit_gate = promotions(runtime).check("triage", "production").results
-    assert all("not measured" not in r.explanation for r in edit_gate)
+    assert measured.mean_edit_size is not None and 0.0 < measured.mean_edit_size < 1.0  # {"n": 5} -> {"n": 50}
+    gates = {r.criterion: r for r in promotions(runtime).check("triage", "production").results}
+    assert gates["edit_size <= 0.5"].measured == measured.mean_edit_size and gates["edit_size <= 0.5"].passed
 
 
 def test_runs_under_way_are_counted_though_their_partial_rollups_are_not(runtime: Runtime) -> None:

@@ -1,4 +1,4 @@
-"""Migration 0007 on SQLite and PostgreSQL: runs that ended before it get their rollups, decisions their workflow."""
+"""Migrations 0007 and 0008 on SQLite and PostgreSQL: backfills of rollups, workflows of decisions, edit sizes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from alembic.config import Config
 from baton.store.database import MIGRATIONS, create_engine, migrate
 
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+HEAD = "0008"
 
 
 def at(seconds: float) -> datetime:
@@ -116,7 +117,7 @@ def test_0007_backfills_the_rollups_of_ended_runs_and_the_workflow_of_decisions(
     migrate(engine)  # to head, as Store.open does
 
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
         rollups = {row.id: row for row in connection.execute(sa.text(
             "SELECT id, status, cost_usd, machine_s, review_s, touched FROM runs"))}
         steps = connection.execute(sa.text("SELECT run_id, count(*) FROM step_runs GROUP BY run_id")).all()
@@ -159,7 +160,7 @@ def test_0007_on_an_empty_database_and_again_at_head_changes_nothing(engine: sa.
     migrate(engine)  # idempotent
 
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
         assert connection.execute(sa.text("SELECT count(*) FROM runs")).scalar() == 0
     columns = {c["name"]: c for c in sa.inspect(engine).get_columns("runs")}
     assert {"cost_usd", "machine_s", "review_s", "touched"} <= set(columns)
@@ -168,3 +169,34 @@ def test_0007_on_an_empty_database_and_again_at_head_changes_nothing(engine: sa.
     assert {"ix_runs_workflow_ended", "ix_runs_workflow_machine", "ix_runs_workflow_status", "ix_runs_workflow_spend",
             "ix_runs_team_spend"} <= indexes
     assert "ix_decisions_workflow" in {i["name"] for i in sa.inspect(engine).get_indexes("decisions")}
+
+
+def test_0008_measures_the_edits_decided_before_it_and_keeps_every_row(engine: sa.Engine) -> None:
+    upgrade_to(engine, "0006")
+    seed_0006(engine)
+    upgrade_to(engine, "0007")
+    shown = {"text": "offer for Initech", "amount": 1200}
+    edited = {"text": "offer for Initech", "amount": 990}
+    with engine.begin() as connection:  # the parked run's review was edited before 0008
+        connection.execute(sa.text(
+            "UPDATE decisions SET decision = 'edit' WHERE run_id = 'done'"))
+        connection.execute(sa.text(
+            "INSERT INTO decisions (run_id, step_id, decision, decided_by, reason, decided_at, workflow) "
+            "VALUES ('parked', 'review', 'edit', 'ana@acme.example', '', :at, 'lead')"), {"at": at(400)})
+        meta = sa.MetaData()
+        meta.reflect(connection, only=["tasks"])
+        connection.execute(meta.tables["tasks"].update().where(meta.tables["tasks"].c.run_id == "parked").values(
+            subject={"reviewed_step": "draft", "show": {"draft": shown}}, edited_output=edited, status="decided"))
+
+    migrate(engine)
+
+    with engine.connect() as connection:
+        sizes = dict(connection.execute(sa.text("SELECT run_id, edit_size FROM decisions")).all())
+        runs = connection.execute(sa.text("SELECT count(*), count(queue_s) FROM runs")).one()
+        steps = connection.execute(sa.text("SELECT count(*) FROM step_runs")).scalar()
+    assert 0.0 < sizes["parked"] < 0.2  # one number of a short offer changed
+    assert sizes["done"] is None  # an edit with no task on record cannot be measured: left unknown
+    assert sizes["nay"] is None  # not an edit
+    assert tuple(runs) == (4, 0) and steps == 14  # queue times were never recorded before; nothing lost
+    status_index = next(i for i in sa.inspect(engine).get_indexes("runs") if i["name"] == "ix_runs_workflow_status")
+    assert status_index["column_names"][-1] == "queue_s"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from baton.errors import Conflict, NotFound
 from baton.store.records import RunUpdate, StepRecord
@@ -223,3 +224,21 @@ def test_a_run_that_ends_without_the_engines_rollup_is_rolled_up_from_its_steps(
         assert run is not None
         assert (run.cost_usd, run.touched) == (0.25, False)
         assert run.machine_s == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_queued_run_keeps_how_long_it_waited_for_a_worker_once(store: Store) -> None:
+    register(store)
+    run_id = new_run(store, "r-queued")
+    inline = new_run(store, "r-inline")
+    with store.engine.begin() as connection:  # queued five seconds ago
+        connection.execute(sa.update(Run).where(Run.id == run_id).values(
+            status="queued", started_at=datetime.now(UTC) - timedelta(seconds=5)))
+
+    store.mark_running(run_id)
+    first = store.run_row(run_id).queue_s
+    time.sleep(0.05)
+    store.mark_running(run_id)  # a recovered segment marks it again: the first pick-up stands
+
+    assert first is not None and 5.0 <= first < 10.0
+    assert store.run_row(run_id).queue_s == first and store.run_status(run_id) == "running"
+    assert store.run_row(inline).queue_s is None  # started in the foreground, never queued

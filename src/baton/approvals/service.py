@@ -24,7 +24,7 @@ from baton.engine.contracts import check_contract
 from baton.engine.executor import SegmentResult
 from baton.errors import BatonError, Conflict
 from baton.spec.models import HumanStep, WorkflowSpec
-from baton.store.records import content_hash, utcnow
+from baton.store.records import content_hash, edit_size, utcnow
 from baton.store.store import Store
 from baton.store.tasks import OPEN, FinalDecision, TaskStore, TaskView
 
@@ -152,8 +152,9 @@ class Approvals:
             edited_output = values.get("edited_output", task.edited_output)
             detail = {"task_id": task.id, "content_hash": task.content_hash,
                       "approvers": [a["by"] for a in approvals], "edited_output": edited_output}
+            size = _edit_size(task, edited_output) if outcome == "edit" else None
             decision = FinalDecision(run_id=task.run_id, workflow=task.workflow, gate=task.gate, decision=outcome,
-                                     by=user, reason=reason, detail=detail)
+                                     by=user, reason=reason, detail=detail, edit_size=size)
         self.tasks.change(task.id, task.revision, values, final=decision,
                           events=[(task.run_id, f"task.{action}:{task.id}:{task.revision}", event)])
         after = self.tasks.get(task.id)
@@ -256,6 +257,12 @@ def json_diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
     if json.dumps(before, sort_keys=True) == json.dumps(after, sort_keys=True):
         return []
     return [{"path": path or "(whole output)", "before": before, "after": after}]
+
+
+def _edit_size(task: TaskView, edited: Any) -> float:
+    """How much of the output the task showed its edit rewrote (the subject keeps what was shown)."""
+    reviewed = task.subject.get("reviewed_step") or ""
+    return edit_size(task.subject.get("show", {}).get(reviewed), edited)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -57,19 +57,21 @@ class FootprintService:
         _, _, conflicts = merge_sources(list(stored.sources))
         return stored, conflicts
 
-    def analyze(self) -> list[Finding]:
-        """Findings over the whole footprint, with the project's workflows and policies taken into account."""
-        assets = self.assets.list_assets()
-        workflows = self._workflows()
-        return analyze(assets, workflows=workflows, policy_teams=self._policy_teams({a.team for a in assets}),
-                       settings=self._settings())
+    def analyze(self, workflows: list[WorkflowSpec] | None = None) -> list[Finding]:
+        """Findings over the whole footprint, with the project's workflows and policies taken into account.
 
-    def current_findings(self) -> list[Finding]:
+        ``workflows``: the project's specs when the caller already loaded them (else they are loaded here).
+        """
+        assets = self.assets.list_assets()
+        return analyze(assets, workflows=self._workflows() if workflows is None else workflows,
+                       policy_teams=self._policy_teams({a.team for a in assets}), settings=self._settings())
+
+    def current_findings(self, workflows: list[WorkflowSpec] | None = None) -> list[Finding]:
         """Findings on the imported footprint, or on the project's footprint.yaml when nothing is imported."""
         if self.assets.count() or not (self.project.root / "footprint.yaml").is_file():
-            return self.analyze()
+            return self.analyze(workflows)
         assets = list(load_footprint(self.project.root / "footprint.yaml").assets)
-        return analyze(assets, workflows=self._workflows(),
+        return analyze(assets, workflows=self._workflows() if workflows is None else workflows,
                        policy_teams=self._policy_teams({a.team for a in assets}), settings=self._settings())
 
     def report(self, format_: Literal["html", "md"]) -> str:

@@ -212,6 +212,8 @@ def _render_detail(detail: RunDetail) -> None:
             term.out.print(f"  open task [bold]{task['id'][:8]}[/bold]: {task['title']} ({why}); "
                            f"assignee {task['assignee']}, due {task['due_at'] or '-'}; "
                            f"see `baton task show {task['id'][:8]}`", highlight=False)
+    if summary.queue_s is not None:
+        term.out.print(f"  waited {summary.queue_s:,.1f} s in the queue for a worker")
     if summary.error:
         term.out.print(f"  [red]{summary.error}[/red]", highlight=False)
     table = Table(box=None)

@@ -175,7 +175,7 @@ def gather(store: Store, project: Project, *, days: int = 30, now: datetime | No
     for line in lines:
         pipeline[line.stage] = pipeline.get(line.stage, 0) + 1
     series = _series(store.engine, report.specs, days=days, today=moment.date())
-    findings = sorted(FootprintService(store, project).current_findings(),
+    findings = sorted(FootprintService(store, project).current_findings(list(report.specs.values())),
                       key=lambda f: SEVERITY_ORDER.get(f.severity, len(SEVERITY_ORDER)))[:MAX_FINDINGS]
     return LeadershipData(project=project.root.name, generated_at=moment, days=days, workflows=tuple(lines),
                           totals=totals, series=series, pipeline=pipeline, findings=tuple(findings),

@@ -134,6 +134,8 @@ def _measure(metric: str, measured: WorkflowMetrics) -> float | None:
         "cost_per_run": measured.cost_per_run, "automation_rate": measured.automation_rate,
         "outcome_rate": measured.outcome_rate, "edit_rate": measured.edit_rate,
         "eval_pass_rate": measured.eval_pass_rate,
+        # Decisions without any edit rewrote nothing: 0, not "unmeasured".
+        "edit_size": measured.mean_edit_size if measured.edited else (0.0 if measured.reviewed else None),
     }
     return values.get(metric)
 

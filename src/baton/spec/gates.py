@@ -21,6 +21,7 @@ METRICS = {
     "cost_per_run": "model cost in USD / runs",
     "automation_rate": "completed runs no person decided on / completed runs",
     "edit_rate": "edited approvals / decisions",
+    "edit_size": "mean share of the shown output an edit rewrote (0-1), over edits",
     "outcome_rate": "runs with a recorded business outcome / completed runs",
     "eval_pass_rate": "passed regression cases / cases, for the current version",
 }

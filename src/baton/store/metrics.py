@@ -25,6 +25,9 @@ class WorkflowMetrics:
         reviewed: human decisions recorded; ``approved`` of them approved (as shown or edited), ``edited``
             of them approved with an edit.
         review_seconds: total time tasks waited from opening to decision (human touch time, elapsed).
+        edit_size_total: over edited approvals, the sum of the share of the shown output each edit
+            rewrote (:func:`baton.store.records.edit_size`); ``mean_edit_size`` is its mean.
+        queued, queue_seconds: detached runs a worker picked up, and the total time they waited for it.
         machine_seconds: per finished run, the time its non-human steps took (a person's wait is
             not latency the workflow can be blamed for); ``p95_latency_s`` is their 95th percentile.
         cost_usd: model cost of all steps of all runs.
@@ -48,6 +51,9 @@ class WorkflowMetrics:
     review_seconds: float = 0.0
     eval_pass_rate: float | None = None  # of the latest regression run of the version being judged
     errors: dict[str, int] = field(default_factory=dict)  # failed runs by error code (policy_denied, expired...)
+    queued: int = 0  # runs started detached whose pick-up by a worker was timed
+    queue_seconds: float = 0.0
+    edit_size_total: float = 0.0  # sum over edits of the share of the output each rewrote
 
     @property
     def edit_rate(self) -> float | None:
@@ -58,6 +64,16 @@ class WorkflowMetrics:
     def mean_review_minutes(self) -> float | None:
         """Mean time from a task opening to its decision, in minutes."""
         return self.review_seconds / 60 / self.reviewed if self.reviewed else None
+
+    @property
+    def mean_edit_size(self) -> float | None:
+        """Mean share of the shown output an edit rewrote (0-1), over edits."""
+        return round(self.edit_size_total / self.edited, 4) if self.edited else None
+
+    @property
+    def mean_queue_s(self) -> float | None:
+        """Mean time a detached run waited for a worker, in seconds."""
+        return round(self.queue_seconds / self.queued, 3) if self.queued else None
 
     @property
     def error_rate(self) -> float | None:
@@ -89,7 +105,8 @@ class WorkflowMetrics:
         return {**asdict(self), "error_rate": self.error_rate, "approval_rate": self.approval_rate,
                 "automation_rate": self.automation_rate, "cost_per_run": self.cost_per_run,
                 "outcome_rate": self.outcome_rate, "edit_rate": self.edit_rate,
-                "mean_review_minutes": self.mean_review_minutes}
+                "mean_review_minutes": self.mean_review_minutes, "mean_edit_size": self.mean_edit_size,
+                "mean_queue_s": self.mean_queue_s}
 
 
 class MetricsStore:
@@ -110,7 +127,8 @@ class MetricsStore:
         per_status = (sa.select(Run.status, sa.func.count(), sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0),
                                 sa.func.sum(sa.case((Run.touched, 1), else_=0)),
                                 sa.func.coalesce(sa.func.sum(Run.review_s), 0.0),
-                                sa.func.sum(sa.case((Run.has_outcome, 1), else_=0)), sa.func.count(Run.machine_s))
+                                sa.func.sum(sa.case((Run.has_outcome, 1), else_=0)), sa.func.count(Run.machine_s),
+                                sa.func.count(Run.queue_s), sa.func.coalesce(sa.func.sum(Run.queue_s), 0.0))
                       .where(*runs).group_by(Run.status))
         failures = (sa.select(Run.error_code, sa.func.count()).where(*runs, Run.status == "failed")
                     .group_by(Run.error_code))
@@ -119,15 +137,19 @@ class MetricsStore:
         with self.engine.connect() as connection:
             statuses: dict[str, tuple[int, float, int, float, int]] = {}
             timed = 0  # ended runs with a machine time, for the p95
-            for status, n, cost, touched, review, outcomes, machine in connection.execute(per_status):
+            queued, queue_seconds = 0, 0.0
+            for status, n, cost, touched, review, outcomes, machine, picked, waited in connection.execute(per_status):
+                queued, queue_seconds = queued + int(picked or 0), queue_seconds + float(waited or 0.0)
                 if status in IN_FLIGHT:  # counted, but their partial rollups are not read: their steps are
                     cost, touched, review, outcomes = 0.0, 0, 0.0, 0
                 statuses[status] = (int(n), float(cost), int(touched or 0), float(review), int(outcomes or 0))
                 timed += int(machine or 0)
-            decisions = dict(connection.execute(
-                sa.select(Decision.decision, sa.func.count())
+            decided = connection.execute(
+                sa.select(Decision.decision, sa.func.count(), sa.func.sum(Decision.edit_size))
                 .where(Decision.workflow == workflow, *_period(Decision.decided_at, since, until))
-                .group_by(Decision.decision)).all())
+                .group_by(Decision.decision)).all()
+            decisions = {decision: int(n) for decision, n, _ in decided}
+            edit_size_total = sum(float(size or 0.0) for decision, _, size in decided if decision == "edit")
             open_steps = connection.execute(in_flight).all()
             errors = {str(code or "unknown"): int(n) for code, n in connection.execute(failures)}
             p95 = self._percentile(connection, runs, timed, 0.95)
@@ -150,6 +172,7 @@ class MetricsStore:
             edited=int(decisions.get("edit", 0)), review_seconds=round(review_seconds, 3),
             automated=max(0, completed - completed_touched),
             cost_usd=round(cost, 6), p95_latency_s=p95, outcome_runs=int(outcome_runs), errors=errors,
+            queued=queued, queue_seconds=round(queue_seconds, 3), edit_size_total=round(edit_size_total, 4),
         )
 
     @staticmethod

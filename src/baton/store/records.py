@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -53,6 +54,19 @@ class StepRecord:
     def from_dict(cls, data: dict[str, Any]) -> StepRecord:
         """Rebuild from :meth:`to_dict`."""
         return cls(**data)
+
+
+def edit_size(before: Any, after: Any) -> float:
+    """Share of a reviewed output a person's edit rewrote, 0 (untouched) to 1 (replaced).
+
+    One minus the similarity of the two outputs' canonical JSON texts (``difflib`` ratio, characters),
+    so fixing a word in a long answer counts little and rewriting the answer counts near 1.
+    """
+    old, new = (json.dumps(v, sort_keys=True, ensure_ascii=False, default=str) for v in (before, after))
+    if old == new:
+        return 0.0
+    long = len(old) + len(new) > 20_000  # exact matching is quadratic; difflib's heuristic keeps big ones quick
+    return round(1.0 - difflib.SequenceMatcher(None, old, new, autojunk=long).ratio(), 6)
 
 
 def content_hash(subject: dict[str, Any]) -> str:
@@ -120,6 +134,7 @@ class RunSummary:
     started_at: datetime
     ended_at: datetime | None
     error: str | None
+    queue_s: float | None = None  # how long a detached run waited for a worker; None if it never queued
 
 
 @dataclass(frozen=True)

@@ -281,9 +281,16 @@ class Store:
         return list(row.policy_ids or []), row.started_by
 
     def mark_running(self, run_id: str) -> None:
-        """Show a queued run as running once a worker starts it."""
+        """Show a queued run as running once a worker starts it, and keep how long it waited in the queue."""
+        now = utcnow()
         with self.engine.begin() as connection:
-            connection.execute(sa.update(Run).where(Run.id == run_id, Run.status == "queued").values(status="running"))
+            queued_at = connection.execute(
+                sa.select(Run.started_at).where(Run.id == run_id, Run.status == "queued")).scalar()
+            if queued_at is None:  # already picked up (a recovered segment runs this again)
+                return
+            waited = max(0.0, (now - _aware(queued_at)).total_seconds())
+            connection.execute(sa.update(Run).where(Run.id == run_id, Run.status == "queued")
+                               .values(status="running", queue_s=round(waited, 3)))
 
     def run_row(self, run_id: str) -> RunSummary:
         """One run's summary."""
@@ -453,7 +460,7 @@ def _summary(run: Run) -> RunSummary:
         id=run.id, workflow=run.workflow, version=run.version, team=run.team, status=run.status,
         business_key=run.business_key, waiting_on=run.waiting_on, waiting_assignee=run.waiting_assignee,
         waiting_due=_aware(run.waiting_due) if run.waiting_due else None, started_at=_aware(run.started_at),
-        ended_at=_aware(run.ended_at) if run.ended_at else None, error=run.error,
+        ended_at=_aware(run.ended_at) if run.ended_at else None, error=run.error, queue_s=run.queue_s,
     )
 
 

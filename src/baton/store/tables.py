@@ -46,7 +46,7 @@ class Run(Base):
         Index("ix_runs_business_key", "workflow", "business_key"),
         # Reports read these indexes without touching the table (covering columns after the keys):
         Index("ix_runs_workflow_status", "workflow", "status", "cost_usd", "review_s", "touched", "has_outcome",
-              "error_code", "machine_s"),
+              "error_code", "machine_s", "queue_s"),
         Index("ix_runs_workflow_spend", "workflow", "started_at", "status", "cost_usd"),
         Index("ix_runs_workflow_ended", "workflow", "ended_at", "status", "cost_usd"),
         Index("ix_runs_workflow_machine", "workflow", "machine_s"),
@@ -75,6 +75,7 @@ class Run(Base):
     review_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # time people took to decide
     touched: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a person decided
     has_outcome: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # an outcome matched it
+    queue_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # queued -> a worker picked it up
     started_by: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -112,7 +113,7 @@ class Decision(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "step_id", name="uq_decisions_run_step"),
         Index("ix_decisions_workflow", "workflow", "decided_at"),
-        Index("ix_decisions_workflow_decision", "workflow", "decision"),
+        Index("ix_decisions_workflow_decision", "workflow", "decision", "decided_at", "edit_size"),  # covering
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -124,6 +125,7 @@ class Decision(Base):
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # task, content hash, edit
     workflow: Mapped[str | None] = mapped_column(String(120), nullable=True)  # the run's, for reports
+    edit_size: Mapped[float | None] = mapped_column(Float, nullable=True)  # share of the output an edit rewrote
 
 
 class PolicyVersion(Base):

@@ -111,6 +111,7 @@ class FinalDecision:
     by: str
     reason: str
     detail: dict[str, Any]
+    edit_size: float | None = None  # for an edit: share of the shown output it rewrote (records.edit_size)
 
 
 class TaskStore:
@@ -183,7 +184,8 @@ class TaskStore:
                 try:
                     connection.execute(sa.insert(Decision).values(
                         run_id=final.run_id, step_id=final.gate, decision=final.decision, decided_by=final.by,
-                        reason=final.reason, decided_at=now, detail=final.detail, workflow=final.workflow))
+                        reason=final.reason, decided_at=now, detail=final.detail, workflow=final.workflow,
+                        edit_size=final.edit_size))
                 except sa.exc.IntegrityError:
                     raise Conflict(f"gate '{final.gate}' of run {final.run_id} was already decided") from None
             if fail_run is not None:
