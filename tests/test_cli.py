@@ -219,6 +219,10 @@ def test_big_account_waits_for_review_then_decide_completes_it(project: Path) ->
     final = baton_json("runs", "show", run_id, "-p", project)
     assert final["status"] == "completed"
     assert final["waiting_on"] is None
+    assert shown["wall_s"] is None and final["queue_s"] is None  # under way; never queued for a worker
+    ended = datetime.fromisoformat(final["ended_at"]) - datetime.fromisoformat(final["started_at"])
+    assert final["wall_s"] == round(ended.total_seconds(), 3) and final["wall_s"] > 0
+    assert "from start to end" in one_line(baton("runs", "show", run_id, "-p", project).stdout)
     assert [(s["step"], s["status"]) for s in final["steps"]] == [
         ("draft", "completed"), ("review", "completed"), ("send", "completed")]
     assert final["output"]["send"]["to"] == BIG_ACCOUNT["email"]

@@ -186,8 +186,8 @@ def runs_show(
 
 
 def _detail_dict(detail: RunDetail) -> dict[str, Any]:
-    return {**asdict(detail.summary), "input": detail.input, "output": detail.output, "steps": detail.steps,
-            "tasks": detail.tasks, "events": detail.events}
+    return {**asdict(detail.summary), "wall_s": detail.summary.wall_s, "input": detail.input,
+            "output": detail.output, "steps": detail.steps, "tasks": detail.tasks, "events": detail.events}
 
 
 def _status(status: str) -> str:
@@ -214,6 +214,8 @@ def _render_detail(detail: RunDetail) -> None:
                            f"see `baton task show {task['id'][:8]}`", highlight=False)
     if summary.queue_s is not None:
         term.out.print(f"  waited {summary.queue_s:,.1f} s in the queue for a worker")
+    if summary.wall_s is not None:
+        term.out.print(f"  took {summary.wall_s:,.1f} s from start to end (people's waits included)")
     if summary.error:
         term.out.print(f"  [red]{summary.error}[/red]", highlight=False)
     table = Table(box=None)

@@ -136,6 +136,11 @@ class RunSummary:
     error: str | None
     queue_s: float | None = None  # how long a detached run waited for a worker; None if it never queued
 
+    @property
+    def wall_s(self) -> float | None:
+        """Seconds from start to end, people's waits included; None while the run has not ended."""
+        return None if self.ended_at is None else round((self.ended_at - self.started_at).total_seconds(), 3)
+
 
 @dataclass(frozen=True)
 class RunDetail:
