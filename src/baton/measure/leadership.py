@@ -41,6 +41,7 @@ SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 MAX_FINDINGS = 5
 TOTALS = ("net_saving_usd", "hours_saved", "ai_cost_usd", "review_cost_usd", "manual_cost_usd")
 CSV_FIELDS = ("workflow", "team", "stage", "runs", "finished", "approval_rate", "error_rate", "automation_rate",
+              "edit_rate", "edit_size",
               "manual_cost_usd", "review_cost_usd", "ai_cost_usd", "net_saving_usd", "hours_saved",
               "outcome_events", "outcome_value")
 
@@ -61,6 +62,8 @@ class WorkflowLine:
     figures: dict[str, Figure] = field(default_factory=dict)
     outcomes: dict[str, dict[str, float]] = field(default_factory=dict)
     note: str = ""
+    edit_rate: float | None = None  # decisions that fixed the output before approving it
+    edit_size: float | None = None  # mean share of the output those fixes rewrote
 
     @property
     def outcome_events(self) -> int:
@@ -81,9 +84,9 @@ class WorkflowLine:
         """JSON-ready."""
         return {"workflow": self.workflow, "team": self.team, "stage": self.stage, "runs": self.runs,
                 "finished": self.finished, "reviewed": self.reviewed, "approval_rate": self.approval_rate,
-                "error_rate": self.error_rate, "automation_rate": self.automation_rate,
-                "figures": {k: f.to_dict() for k, f in self.figures.items()}, "outcomes": self.outcomes,
-                "note": self.note}
+                "error_rate": self.error_rate, "automation_rate": self.automation_rate, "edit_rate": self.edit_rate,
+                "edit_size": self.edit_size, "figures": {k: f.to_dict() for k, f in self.figures.items()},
+                "outcomes": self.outcomes, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ class LeadershipData:
         for line in self.workflows:
             row: dict[str, Any] = {"workflow": line.workflow, "team": line.team, "stage": line.stage,
                                    "runs": line.runs, "finished": line.finished}
-            for rate in ("approval_rate", "error_rate", "automation_rate"):
+            for rate in ("approval_rate", "error_rate", "automation_rate", "edit_rate", "edit_size"):
                 value = getattr(line, rate)
                 row[rate] = "" if value is None else round(value, 4)
             for name in ("manual_cost_usd", "review_cost_usd", "ai_cost_usd", "net_saving_usd", "hours_saved"):
@@ -163,7 +166,8 @@ def gather(store: Store, project: Project, *, days: int = 30, now: datetime | No
         lines.append(WorkflowLine(
             workflow=roi.workflow, team=roi.team, stage=stage, runs=measured.runs,
             finished=measured.finished, reviewed=measured.reviewed, approval_rate=measured.approval_rate,
-            error_rate=measured.error_rate, automation_rate=measured.automation_rate, figures=dict(roi.figures),
+            error_rate=measured.error_rate, automation_rate=measured.automation_rate, edit_rate=measured.edit_rate,
+            edit_size=measured.mean_edit_size, figures=dict(roi.figures),
             outcomes=dict(roi.outcomes), note=roi.note))
         if roi.note:
             notes.append(f"{roi.workflow}: {roi.note}; its savings count as 0")

@@ -174,9 +174,9 @@ def runs_chart(data: LeadershipData, colors: dict[str, str]) -> Markup:
 
 
 def quality_chart(lines: Sequence[WorkflowLine]) -> Markup:
-    """Per workflow, horizontal bars for approval, automation and error rates (0 to 100%)."""
+    """Per workflow, horizontal bars for approval, automation, edit and error rates (0 to 100%)."""
     rates = (("approval_rate", "approval", "#3f9c8c"), ("automation_rate", "automation", "#3b6ea5"),
-             ("error_rate", "error", "#c62828"))
+             ("edit_rate", "edited", "#d08c2f"), ("error_rate", "error", "#c62828"))
     label_w, bar_w, row_h = 150, 300, 16
     height = 24 + len(lines) * (len(rates) * row_h + 14)
     width = label_w + bar_w + 70
@@ -191,9 +191,12 @@ def quality_chart(lines: Sequence[WorkflowLine]) -> Markup:
         for attr, name, color in rates:
             value = getattr(line, attr)
             shown = value or 0.0
+            size = (f"; the edits rewrote {percent(line.edit_size)} of the output on average"
+                    if attr == "edit_rate" and line.edit_size is not None else "")
             parts.append(f'<rect class="track" x="{label_w}" y="{y:.1f}" width="{bar_w}" height="{row_h - 4}"/>'
                          f'<rect x="{label_w}" y="{y:.1f}" width="{bar_w * shown:.1f}" height="{row_h - 4}" '
-                         f'fill="{color}"><title>{escape(line.workflow)} {name} rate: {percent(value)}</title></rect>'
+                         f'fill="{color}"><title>{escape(line.workflow)} {name} rate: {percent(value)}{size}'
+                         f'</title></rect>'
                          f'<text class="axis" x="{label_w + bar_w + 6}" y="{y + row_h - 6:.1f}">'
                          f'{percent(value)}</text>')
             y += row_h
