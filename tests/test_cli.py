@@ -95,6 +95,11 @@ def test_validate_warns_when_nobody_may_decide_a_review(tmp_path: Path) -> None:
     assert result.exit_code == 0  # a warning, not an error: the people may be added before the first review
     assert "step 'review' waits on approver@operations, but nobody in people.yaml may decide it" in one_line(
         result.stderr)
+    (root / "policies").mkdir()
+    (root / "policies/privacy.yaml").write_text(
+        "policy: privacy\nversion: 1\nrules:\n  - {review_when: 'true', assign: {role: dpo}, reason: privacy}\n")
+    warned = baton_json("validate", root)["warnings"]
+    assert any("policy 'privacy' rules[0] waits on dpo, but nobody in people.yaml may decide it" in w for w in warned)
 
 
 def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:

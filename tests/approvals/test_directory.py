@@ -12,7 +12,7 @@ from baton.approvals import Directory
 from baton.approvals.directory import ACTIONS
 from baton.errors import Forbidden
 from baton.spec.models import Assignment, WorkflowSpec
-from baton.spec.policy import DirectorySpec, Person
+from baton.spec.policy import DirectorySpec, Person, PolicySpec
 from baton.store.tasks import TaskView
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -182,3 +182,23 @@ def test_deciders_and_the_gates_nobody_can_decide() -> None:
     assert people.unreachable(spec) == [
         "step 'ok' escalates to role 'head-of-sales', which nobody in people.yaml holds",
         "step 'lost' waits on legal@sales, but nobody in people.yaml may decide it"]
+
+
+def test_organisation_policies_and_budget_approvals_are_checked_for_someone_to_decide() -> None:
+    people = Directory(DirectorySpec(people=[Person(user="ann", teams={"sales": ["approver"]})]))
+    spec = WorkflowSpec.model_validate({
+        "workflow": "w", "version": 1, "owner": "o@x.example", "team": "sales", "stage": "pilot",
+        "steps": [{"id": "a", "uses": "python", "call": "m:f"}],
+        "guardrails": [{"budget": {"monthly_usd": 100, "on_exceed": "review"}}]})  # to sales owners: none
+    covering = PolicySpec.model_validate({
+        "policy": "pilots", "version": 1, "applies_to": {"stages": ["pilot"]}, "rules": [
+            {"review_when": "true", "reason": "pilot output"},  # to sales approvers: ann
+            {"review_when": "true", "assign": {"role": "dpo"}, "reason": "privacy"}]})
+    elsewhere = PolicySpec.model_validate({
+        "policy": "marketing-only", "version": 1, "applies_to": {"teams": ["marketing"]}, "rules": [
+            {"review_when": "true", "assign": {"role": "brand"}}]})
+
+    assert people.unreachable(spec, [covering, elsewhere]) == [
+        "guardrails[0] waits on owner@sales, but nobody in people.yaml may decide it",
+        "policy 'pilots' rules[1] waits on dpo, but nobody in people.yaml may decide it"]
+    assert people.unreachable(spec) == [people.unreachable(spec, [covering])[0]]  # without policies: its own

@@ -13,11 +13,12 @@ The rules, in full:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from baton.errors import Forbidden
 from baton.spec.models import Assignment, HumanStep, WorkflowSpec
-from baton.spec.policy import DirectorySpec, Person, ReviewRule
+from baton.spec.policy import BudgetRule, DirectorySpec, Guardrail, Person, PolicySpec, ReviewRule
 from baton.store.tasks import TaskView
 
 ACTIONS = ("approve", "edit", "reject")
@@ -71,14 +72,27 @@ class Directory:
             return [assign.user]
         return [person.user for person in self.spec.people if self.matches(person.user, assign)]
 
-    def unreachable(self, spec: WorkflowSpec) -> list[str]:
-        """Where ``spec`` waits on people the directory does not have: each gate nobody may decide."""
+    def unreachable(self, spec: WorkflowSpec, policies: Sequence[PolicySpec] = ()) -> list[str]:
+        """Where ``spec`` waits on people the directory does not have: each gate nobody may decide.
+
+        Gates are its human steps, its own review and budget-approval rules, and those of the
+        organisation ``policies`` that cover it, with the defaults the engine uses when a rule assigns
+        nobody (a review goes to the team's approvers, a budget approval to its owners).
+        """
         default = Assignment(role="approver", team=spec.team)
         gates: list[tuple[str, Assignment, list[str]]] = [
             (f"step '{step.id}'", step.assign or default, step.escalate_to)
             for step in spec.steps if isinstance(step, HumanStep)]
-        gates.extend((f"guardrails[{i}]", rule.assign or default, rule.escalate_to)
-                     for i, rule in enumerate(spec.guardrails) if isinstance(rule, ReviewRule))
+        rules: list[tuple[str, Guardrail]] = [(f"guardrails[{i}]", rule) for i, rule in enumerate(spec.guardrails)]
+        rules.extend((f"policy '{policy.policy}' rules[{i}]", rule) for policy in policies
+                     if policy.applies_to.covers(workflow=spec.workflow, team=spec.team, stage=spec.stage,
+                                                 tags=spec.tags)
+                     for i, rule in enumerate(policy.rules))
+        for where, rule in rules:
+            if isinstance(rule, ReviewRule):
+                gates.append((where, rule.assign or default, rule.escalate_to))
+            elif isinstance(rule, BudgetRule) and rule.budget.on_exceed == "review":
+                gates.append((where, rule.budget.assign or Assignment(role="owner", team=spec.team), []))
         problems = []
         for where, assign, escalation in gates:
             if not self.deciders(assign):

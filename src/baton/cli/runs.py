@@ -64,7 +64,8 @@ def validate(
         except BatonError as error:
             problems.append(f"{loaded.path}: {error.message}")
         if people is not None:
-            warnings.extend(f"{loaded.path}: {gap}" for gap in people.unreachable(loaded.spec))
+            gaps = people.unreachable(loaded.spec, list(report.policies.values()))
+            warnings.extend(f"{loaded.path}: {gap}" for gap in gaps)
     if as_json:
         emit_json({"ok": not problems, "files": report.files_checked,
                    "workflows": sorted(report.workflows), "errors": problems, "warnings": warnings})
