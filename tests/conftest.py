@@ -60,7 +60,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def cli_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No ambient Baton settings; project folders put on sys.path, and their modules, are undone."""
-    for name in ("BATON_DATABASE_URL", "BATON_PROJECT", "BATON_MODEL", "BATON_EXECUTOR_ID", "BATON_USER"):
+    for name in ("BATON_DATABASE_URL", "BATON_PROJECT", "BATON_MODEL", "BATON_EXECUTOR_ID", "BATON_USER",
+                 "BATON_EXECUTOR_TIMEOUT_S"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setattr(sys, "path", list(sys.path))

@@ -344,6 +344,17 @@ def test_a_bad_setting_is_a_one_line_error(project: Path, monkeypatch: pytest.Mo
     assert "BATON_QUEUE_POLL_S='soon' is not a number of seconds" in one_line(result.stderr)
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    ("later", "BATON_EXECUTOR_TIMEOUT_S='later' is not a number of seconds"),
+    ("1", "BATON_EXECUTOR_TIMEOUT_S='1' must be at least 3 seconds"),
+])
+def test_a_bad_executor_timeout_is_a_one_line_error(project: Path, monkeypatch: pytest.MonkeyPatch, value: str,
+                                                     message: str) -> None:
+    monkeypatch.setenv("BATON_EXECUTOR_TIMEOUT_S", value)
+    result = baton("worker", "-p", project)
+    assert result.exit_code == 2 and message in one_line(result.stderr)
+
+
 # -- bad input -------------------------------------------------------------------------------------
 
 

@@ -20,8 +20,11 @@ class Settings:
         queue_poll_s: how often a worker looks for queued (detached) runs; lower starts them sooner and
             costs one small query per interval per worker.
         user: who this process acts as, recorded on runs and decisions.
-        executor_id: DBOS executor id; a process recovers interrupted runs of its own executor id, so
-            give each machine's workers their own (``BATON_EXECUTOR_ID``).
+        executor_id: DBOS executor id; None (the default) gives every launched process its own, so a
+            process takes over another's runs only once that one is known dead
+            (:mod:`baton.engine.executors`). Set ``BATON_EXECUTOR_ID`` only to resume under a fixed id.
+        executor_timeout_s: how long an executor on another machine may stay silent before its
+            unfinished runs are taken over (``BATON_EXECUTOR_TIMEOUT_S``).
     """
 
     project_dir: Path
@@ -29,7 +32,8 @@ class Settings:
     model: str = "local"
     queue_poll_s: float = 0.2
     user: str = "cli"
-    executor_id: str = "local"
+    executor_id: str | None = None
+    executor_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, project_dir: Path | None = None) -> Settings:
@@ -43,11 +47,20 @@ class Settings:
             raise ConfigError(f"BATON_QUEUE_POLL_S='{poll}' is not a number of seconds") from None
         if poll_s <= 0:
             raise ConfigError(f"BATON_QUEUE_POLL_S='{poll}' must be a positive number of seconds")
+        timeout = os.environ.get("BATON_EXECUTOR_TIMEOUT_S", "30")
+        try:
+            timeout_s = float(timeout)
+        except ValueError:
+            raise ConfigError(f"BATON_EXECUTOR_TIMEOUT_S='{timeout}' is not a number of seconds") from None
+        if timeout_s < 3:
+            raise ConfigError(f"BATON_EXECUTOR_TIMEOUT_S='{timeout}' must be at least 3 seconds (heartbeats come "
+                              "every sixth of it)")
         return cls(
             project_dir=project,
             database_url=url,
             model=os.environ.get("BATON_MODEL", "local"),
             queue_poll_s=poll_s,
             user=os.environ.get("BATON_USER") or os.environ.get("USER") or "cli",
-            executor_id=os.environ.get("BATON_EXECUTOR_ID", "local"),
+            executor_id=os.environ.get("BATON_EXECUTOR_ID") or None,
+            executor_timeout_s=timeout_s,
         )

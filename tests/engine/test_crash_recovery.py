@@ -1,4 +1,7 @@
-"""A run survives its process being killed mid-step: done steps are not redone, the cut step runs again."""
+"""A run survives its process being killed mid-step: done steps are not redone, the cut step runs again.
+
+And a run still in flight is never taken over by another process that starts meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ steps:
   - {id: step3, uses: python, call: "crash_steps:step3"}
 """
 
-# argv: project dir, "start" | "recover", [run id]
+# argv: project dir, "start" | "recover" | "idle", [run id]
 DRIVER = """
 import sys
 import time
@@ -72,7 +75,9 @@ runtime = Runtime(settings)
 runtime.launch()  # recovers this executor's interrupted workflows
 try:
     if sys.argv[2] == "start":
-        runtime.start_run("crashy", {"n": 1})  # never returns: the test kills this process in step2
+        runtime.start_run("crashy", {"n": 1})  # blocks in step2 until the test kills it or lets it finish
+    elif sys.argv[2] == "idle":
+        time.sleep(1.0)  # a second process, busy with nothing, while the first is mid-run
     else:
         deadline = time.monotonic() + 15
         while runtime.store.run_status(sys.argv[3]) != "completed":
@@ -153,3 +158,71 @@ def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
     finally:
         store.close()
 
+
+
+def test_a_process_starting_while_another_is_mid_run_does_not_take_its_run_over(tmp_path: Path) -> None:
+    project = write(tmp_path / "project", {
+        "crash_steps.py": STEPS, "workflows/crashy.yaml": WORKFLOW, "driver.py": DRIVER,
+    })
+    log = project / "log.txt"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("BATON_EXECUTOR_ID", None)
+    driver = [sys.executable, str(project / "driver.py"), str(project)]
+
+    with (tmp_path / "first.out").open("w") as out:
+        first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            started = _wait_for(lambda: any(line[0] == "step2-start" for line in _lines(log)), timeout=20)
+            assert started, (tmp_path / "first.out").read_text()
+            # Another Baton process launches (and sweeps for orphaned runs) while step2 is under way.
+            second = subprocess.run([*driver, "idle"], capture_output=True, text=True, timeout=40, env=env)
+            assert second.returncode == 0, second.stdout + second.stderr
+            (project / "fast").write_text("")
+            assert first.wait(30) == 0, (tmp_path / "first.out").read_text()
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait(10)
+
+    events = [event for event, _, _ in _lines(log)]
+    assert events == ["step1", "step2-start", "step2-end", "step3"]  # step2 ran once, in its own process
+    assert {pid for _, _, pid in _lines(log)} == {f"pid={first.pid}"}
+
+
+def test_a_running_worker_takes_over_the_run_of_a_process_killed_after_it_started(tmp_path: Path) -> None:
+    project = write(tmp_path / "project", {
+        "crash_steps.py": STEPS, "workflows/crashy.yaml": WORKFLOW, "driver.py": DRIVER,
+    })
+    log = project / "log.txt"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "BATON_PROJECT": str(project),
+           "BATON_DATABASE_URL": f"sqlite:///{project / 'baton.db'}"}
+    env.pop("BATON_EXECUTOR_ID", None)
+    worker_log = tmp_path / "worker.out"
+    with (tmp_path / "first.out").open("w") as out, worker_log.open("w") as worker_out:
+        first = subprocess.Popen([sys.executable, str(project / "driver.py"), str(project), "start"],
+                                 stdout=out, stderr=subprocess.STDOUT, env=env)
+        worker = None
+        try:
+            assert _wait_for(lambda: any(line[0] == "step2-start" for line in _lines(log)), timeout=20)
+            worker = subprocess.Popen([sys.executable, "-c", "from baton.cli import main; main()", "worker"],
+                                      stdout=worker_out, stderr=subprocess.STDOUT, env=env)
+            assert _wait_for(lambda: "Baton worker on" in worker_log.read_text(), timeout=20), worker_log.read_text()
+            os.kill(first.pid, signal.SIGKILL)  # dies after the worker launched: found by its periodic look
+            first.wait(10)
+            (project / "fast").write_text("")
+            assert _wait_for(lambda: any(line[0] == "step3" for line in _lines(log)), timeout=30), (
+                worker_log.read_text())
+        finally:
+            for process in (first, worker):
+                if process is not None and process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    try:
+                        process.wait(15)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait(10)
+
+    lines = _lines(log)
+    assert [event for event, _, _ in lines] == ["step1", "step2-start", "step2-start", "step2-end", "step3"]
+    assert worker is not None and [pid for event, _, pid in lines if event == "step3"] == [f"pid={worker.pid}"]
+    assert "Took over the unfinished runs of 1" in worker_log.read_text()

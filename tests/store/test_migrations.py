@@ -14,7 +14,7 @@ from alembic.config import Config
 from baton.store.database import MIGRATIONS, create_engine, migrate
 
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
-HEAD = "0008"
+HEAD = "0009"
 
 
 def at(seconds: float) -> datetime:

@@ -34,6 +34,8 @@ from baton.steps.python import check_python_steps
 from baton.store.records import RunDetail, RunSummary
 from baton.store.store import Store
 
+ORPHAN_SWEEP_TICKS = 10  # every 5 s (ticks of 0.5 s) a worker takes over the runs of processes that died
+
 # -- project ---------------------------------------------------------------------------------------
 
 
@@ -250,15 +252,30 @@ def worker(
         try:
             runtime.launch(worker_concurrency=concurrency)
             approvals = approvals_over(settings, runtime.store, runtime.continue_run)
-            term.out.print(f"Baton worker on {settings.database_url} (executor {settings.executor_id}); Ctrl-C stops.")
+            term.out.print(f"Baton worker on {settings.database_url} (executor {runtime.executor_id}); Ctrl-C stops.")
+            sweeps = 0
             try:
                 while not stop.wait(0.5):
                     approvals.tick()  # escalate and expire overdue review tasks
+                    sweeps += 1
+                    if sweeps % ORPHAN_SWEEP_TICKS == 0:
+                        _sweep(runtime)
             except KeyboardInterrupt:
                 pass
         finally:
             runtime.shutdown()
     term.out.print("Worker stopped; unfinished runs resume when a worker starts again.")
+
+
+def _sweep(runtime: Runtime) -> None:
+    """Take over the runs of processes that died since; a failed look is retried at the next sweep."""
+    try:
+        taken = runtime.recover_orphans()
+    except Exception as error:  # the database may be briefly unreachable: the worker keeps going
+        term.err.print(f"[yellow]![/yellow] could not look for interrupted runs: {error}", highlight=False)
+        return
+    if taken:
+        term.out.print(f"Took over the unfinished runs of {taken} stopped or vanished Baton process(es).")
 
 
 @app.command()

@@ -31,6 +31,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, SetWorkflowID
 from baton.engine.attempts import Attempts
 from baton.engine.contracts import check_contract
 from baton.engine.executor import RunExecutor, SegmentResult
+from baton.engine.executors import ExecutorRegistry, new_executor_id
 from baton.engine.policies import PolicyCache
 from baton.errors import BatonError, Conflict, ContractViolation, NotFound, StepFailed, TrafficDeclined
 from baton.expressions import Expression
@@ -92,6 +93,8 @@ class Runtime:
         self._specs_lock = threading.Lock()
         self._frozen: dict[str, str] = {}  # digest → id of a version that has run with exactly that content
         self._launched = False
+        self.executor_id = settings.executor_id or new_executor_id()
+        self._registry = ExecutorRegistry(self.store.engine, self.executor_id, timeout_s=settings.executor_timeout_s)
         self._client: DBOSClient | None = None
         self._policies = PolicyCache(self.project, self.store)
         self._executor = RunExecutor(
@@ -105,10 +108,11 @@ class Runtime:
     def launch(self, *, worker_concurrency: int = 4) -> None:
         """Register Baton's workflows with DBOS, start it, and recover interrupted runs."""
         self._register()
+        self._registry.register()  # before DBOS: no workflow carries this id before it is known alive
         config: DBOSConfig = {
             "name": "baton",
             "application_version": ENGINE_VERSION,
-            "executor_id": self.settings.executor_id,
+            "executor_id": self.executor_id,
             "log_level": "WARNING",
         }
         if is_sqlite(self.settings.database_url):
@@ -120,13 +124,28 @@ class Runtime:
         DBOS.register_queue(QUEUE_NAME, worker_concurrency=worker_concurrency,
                             polling_interval_sec=self.settings.queue_poll_s, on_conflict="always_update")
         self._launched = True
+        self.recover_orphans()
         self.resume_decided()
+
+    def recover_orphans(self) -> int:
+        """Take over the unfinished runs of executors known dead (see :mod:`baton.engine.executors`).
+
+        Returns how many executors' runs were taken over. Workers call this every few seconds; every
+        launch calls it once.
+        """
+        pending = DBOS.list_workflows(status="PENDING", app_version=ENGINE_VERSION, load_input=False,
+                                      load_output=False)
+        dead = self._registry.dead(w.executor_id for w in pending if w.executor_id)
+        if dead:
+            DBOS._recover_pending_workflows(dead)  # DBOS's own recovery, for executor ids we vouch are dead
+        return len(dead)
 
     def shutdown(self) -> None:
         """Stop DBOS (if launched) and release connections. Parked runs stay parked in the store."""
         if self._launched:
             DBOS.destroy(destroy_registry=True)
             self._launched = False
+            self._registry.stop()
         if self._client is not None:
             self._client.destroy()
             self._client = None

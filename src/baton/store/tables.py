@@ -289,3 +289,20 @@ class EvalRun(Base):
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     run_by: Mapped[str] = mapped_column(String(200))
     run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Executor(Base):
+    """A process that executes runs: where it lives and when it last said it was alive.
+
+    A run interrupted in a process is recovered by another only once that process is known dead:
+    stopped, gone from this machine, or silent for longer than the liveness timeout.
+    """
+
+    __tablename__ = "executors"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the DBOS executor id
+    machine: Mapped[str] = mapped_column(String(300))  # host name and process namespace
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
