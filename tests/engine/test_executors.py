@@ -110,3 +110,24 @@ def test_the_heartbeat_thread_writes_and_stop_marks_the_row(engine: sa.Engine) -
 def test_ids_are_unique_and_this_process_is_alive() -> None:
     assert new_executor_id() != new_executor_id()
     assert process_alive(os.getpid())
+
+
+def test_executors_dead_for_a_day_are_forgotten_and_still_count_as_dead(engine: sa.Engine) -> None:
+    clock = Clock()
+    old, quiet = registry(engine, "old", clock, machine="elsewhere|1"), registry(engine, "quiet", clock,
+                                                                                  machine="elsewhere|2")
+    old.register(heartbeat=False)
+    old.stop()
+    quiet.register(heartbeat=False)
+    clock.now += timedelta(hours=23)
+    quiet.beat()
+    clock.now += timedelta(hours=2)
+
+    me = registry(engine, "me", clock)
+    me.register(heartbeat=False)
+
+    with engine.connect() as connection:
+        assert sorted(connection.execute(sa.select(Executor.id)).scalars()) == ["me", "quiet"]
+    assert me.dead(["old", "quiet"]) == ["old", "quiet"]  # forgotten, and silent for two hours
+    me.stop()
+    me.stop()  # a second stop changes nothing

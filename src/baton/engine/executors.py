@@ -34,6 +34,7 @@ from baton.store.tables import Executor
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
+FORGET_AFTER = timedelta(days=1)  # rows of executors dead this long are deleted: a missing row means dead too
 
 
 def this_machine() -> str:
@@ -82,16 +83,24 @@ class ExecutorRegistry:
         self.machine = this_machine()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.registered = False
 
     def register(self, *, heartbeat: bool = True) -> None:
-        """Record this process as alive (again, if the id was used before) and keep saying so."""
+        """Record this process as alive (again, if the id was used before) and keep saying so.
+
+        Rows of executors dead for :data:`FORGET_AFTER` are deleted on the way: without a row an
+        executor counts as dead all the same, so nothing it left unfinished is lost.
+        """
         now = self.clock()
         values = {"machine": self.machine, "pid": os.getpid(), "started_at": now, "seen_at": now, "stopped_at": None}
         with self.engine.begin() as connection:
+            connection.execute(sa.delete(Executor).where(
+                sa.func.coalesce(Executor.stopped_at, Executor.seen_at) < now - FORGET_AFTER))
             updated = connection.execute(
                 sa.update(Executor).where(Executor.id == self.executor_id).values(**values)).rowcount
             if not updated:
                 connection.execute(sa.insert(Executor).values(id=self.executor_id, **values))
+        self.registered = True
         if heartbeat:
             self._thread = threading.Thread(target=self._beat, name="baton-heartbeat", daemon=True)
             self._thread.start()
@@ -111,6 +120,9 @@ class ExecutorRegistry:
 
     def stop(self) -> None:
         """Stop the heartbeat and mark this executor stopped, so its unfinished runs are taken over."""
+        if not self.registered:
+            return
+        self.registered = False
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

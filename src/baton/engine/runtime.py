@@ -145,7 +145,7 @@ class Runtime:
         if self._launched:
             DBOS.destroy(destroy_registry=True)
             self._launched = False
-            self._registry.stop()
+        self._registry.stop()  # also when DBOS failed to launch after this process registered
         if self._client is not None:
             self._client.destroy()
             self._client = None
