@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -144,19 +145,21 @@ def test_report_command_writes_html_csv_and_json(runtime: Runtime, monkeypatch: 
     assert result.exit_code != 0 and "cannot write" in result.stderr
 
 
-def test_the_page_loads_the_project_once(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_page_loads_the_workflows_once_and_nothing_else_twice(runtime: Runtime,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     run_some(runtime)
     (runtime.settings.project_dir / "footprint.yaml").write_text(
         "assets:\n  - {id: bot, name: Bot, kind: agent, owner: sam@acme.example, team: support, purpose: triage}\n")
-    checks: list[Path] = []
-    check = Project.check
+    calls: list[str] = []
+    for name in ("check", "workflows"):
+        original = getattr(Project, name)
 
-    def counted(self: Project) -> object:
-        checks.append(self.root)
-        return check(self)
+        def counted(self: Project, original: Any = original, name: str = name) -> object:
+            calls.append(name)
+            return original(self)
 
-    monkeypatch.setattr(Project, "check", counted)
+        monkeypatch.setattr(Project, name, counted)
     data = gather(runtime.store, project(runtime), days=7)
 
-    assert len(checks) == 1  # ROI, the series and the findings share one load of the specs
-    assert data.workflows[0].workflow == "triage"
+    assert calls == ["workflows"]  # ROI, the series and the findings share one load of the specs
+    assert data.workflows[0].workflow == "triage" and data.findings  # the footprint was still analysed

@@ -119,6 +119,14 @@ def test_project_check_collects_every_error(tmp_path: Path) -> None:
     assert any("b.yaml:5: steps" in m for m in messages)
 
 
+def test_project_workflows_loads_only_the_workflows(tmp_path: Path) -> None:
+    write(tmp_path, {"workflows/a.yaml": GOOD, "footprint.yaml": "assets: [unclosed\n", **SCHEMAS})
+    project = Project(tmp_path)
+
+    assert list(project.workflows()) == list(project.check().workflows)
+    assert any("footprint.yaml" in e.message for e in project.check().errors)  # check still reads the rest
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_either_parses_or_raises_a_located_spec_error(text: str) -> None:

@@ -95,7 +95,7 @@ class FootprintService:
         return result, FootprintImport(self.assets).save(result.assets, sources=sources)
 
     def _workflows(self) -> list[WorkflowSpec]:
-        return [loaded.spec for loaded in self.project.check().workflows.values()]
+        return [loaded.spec for loaded in self.project.workflows().values()]
 
     def _settings(self) -> AnalysisSettings:
         """``catalog:`` thresholds from the project's baton.yaml, else the defaults."""

@@ -90,7 +90,7 @@ class RoiReport:
     def specs(self) -> dict[str, WorkflowSpec]:
         """The project's workflow specs by name, loaded once per report."""
         if self._specs is None:
-            self._specs = {name: loaded.spec for name, loaded in sorted(self.project.check().workflows.items())}
+            self._specs = {name: loaded.spec for name, loaded in sorted(self.project.workflows().items())}
         return self._specs
 
     def teams(self) -> list[WorkflowRoi]:

@@ -7,6 +7,7 @@ it, so a loaded workflow is self-contained: what is stored and run is exactly wh
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import re
@@ -318,8 +319,15 @@ def _check_expression(expression: str, where: Location) -> list[SpecError]:
 
 
 def _check_schema(schema: Any, where: Location) -> list[SpecError]:
+    problem = _schema_problem(json.dumps(schema, sort_keys=True, default=str))
+    return [SpecError(where, f"not a valid JSON Schema: {problem}")] if problem else []
+
+
+@functools.lru_cache(maxsize=512)
+def _schema_problem(schema_json: str) -> str | None:
+    """Why a schema breaks the JSON Schema meta-schema, or None; cached, as every load checks the same ones."""
     try:
-        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.Draft202012Validator.check_schema(json.loads(schema_json))
     except jsonschema.SchemaError as exc:
-        return [SpecError(where, f"not a valid JSON Schema: {exc.message}")]
-    return []
+        return exc.message
+    return None

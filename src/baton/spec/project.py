@@ -98,13 +98,7 @@ class Project:
         if not self.root.is_dir():
             report.errors.append(SpecError(Location(self.root), "is not a folder"))
             return report
-        for path in self.workflow_files():
-            loaded = _collect(report, path, load_workflow)
-            if loaded is not None and loaded.spec.workflow in report.workflows:
-                report.errors.append(SpecError(Location(path, 1, "workflow"), f"workflow '{loaded.spec.workflow}' is "
-                                               f"also defined in {report.workflows[loaded.spec.workflow].path}"))
-            elif loaded is not None:
-                report.workflows[loaded.spec.workflow] = loaded
+        self._check_workflows(report)
         if (self.root / "footprint.yaml").is_file():
             report.footprint = _collect(report, self.root / "footprint.yaml", load_footprint)
         for path in self.policy_files():
@@ -120,6 +114,25 @@ class Project:
             report.errors.append(SpecError(Location(self.root), "no workflows/*.yaml or footprint.yaml found",
                                            "run `baton init DIR` to scaffold a project"))
         return report
+
+    def workflows(self) -> dict[str, LoadedWorkflow]:
+        """Every workflow that loads, by name, without reading the project's other documents.
+
+        For readers that need only the specs (reports); ``check`` says what is wrong with the rest.
+        """
+        report = ProjectReport()
+        if self.root.is_dir():
+            self._check_workflows(report)
+        return report.workflows
+
+    def _check_workflows(self, report: ProjectReport) -> None:
+        for path in self.workflow_files():
+            loaded = _collect(report, path, load_workflow)
+            if loaded is not None and loaded.spec.workflow in report.workflows:
+                report.errors.append(SpecError(Location(path, 1, "workflow"), f"workflow '{loaded.spec.workflow}' is "
+                                               f"also defined in {report.workflows[loaded.spec.workflow].path}"))
+            elif loaded is not None:
+                report.workflows[loaded.spec.workflow] = loaded
 
 
 def _collect(report: ProjectReport, path: Path, load: Callable[[Path], T]) -> T | None:
