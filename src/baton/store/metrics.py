@@ -190,11 +190,14 @@ class MetricsStore:
         """Per UTC day and workflow from ``since`` to today: (day, workflow, what, count, sum).
 
         ``what`` is ``finished`` (runs that ended that day; sum = their model cost) or ``decided``
-        (decisions made that day; sum = 0). One indexed range query per day: grouping a month of rows by
-        a computed day sorts them all, which at a million runs costs three times as much.
+        (decisions made that day; sum = 0). PostgreSQL groups the period's rows by day in one hashed
+        pass; SQLite would sort them all by the computed day, so there it is one indexed range query a
+        day (three times quicker at a million runs).
         """
         if not workflows:
             return []
+        if self.engine.dialect.name == "postgresql":
+            return self._daily_grouped(workflows, since)
         since = as_utc(since)
         day = since.date()
         last = max(day, utcnow().date())
@@ -215,6 +218,23 @@ class MetricsStore:
                 rows.extend((text, str(workflow), "decided", int(n), 0.0)
                             for workflow, n in connection.execute(decided))
                 day += timedelta(days=1)
+        return rows
+
+    def _daily_grouped(self, workflows: list[str], since: datetime) -> list[tuple[str, str, str, int, float]]:
+        ended_day = sa.cast(sa.func.timezone("UTC", Run.ended_at), sa.Date)
+        decided_day = sa.cast(sa.func.timezone("UTC", Decision.decided_at), sa.Date)
+        cost = sa.func.coalesce(sa.func.sum(Run.cost_usd), 0.0)
+        finished = (sa.select(ended_day, Run.workflow, sa.func.count(), cost)
+                    .where(Run.workflow.in_(workflows), Run.status.in_(TERMINAL_STATUSES), Run.ended_at >= since)
+                    .group_by(ended_day, Run.workflow))
+        decided = (sa.select(decided_day, Decision.workflow, sa.func.count())
+                   .where(Decision.workflow.in_(workflows), Decision.decided_at >= since)
+                   .group_by(decided_day, Decision.workflow))
+        with self.engine.connect() as connection:
+            rows = [(str(day), str(workflow), "finished", int(n), float(cost))
+                    for day, workflow, n, cost in connection.execute(finished)]
+            rows.extend((str(day), str(workflow), "decided", int(n), 0.0)
+                        for day, workflow, n in connection.execute(decided))
         return rows
 
     def current_stage(self, workflow: str) -> str | None:
