@@ -26,6 +26,8 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from baton.catalog.model import Finding, Severity
@@ -219,23 +221,34 @@ def split_groups(
     pending = [(pairs, threshold)]
     while pending:
         links, floor = pending.pop()
-        joined = nx.Graph()
-        joined.add_edges_from((p.first, p.second) for p in links)
-        label: dict[int, int] = {}
-        components = [sorted(c) for c in nx.connected_components(joined)]
-        for number, component in enumerate(components):
-            label.update(dict.fromkeys(component, number))
-        by_component: dict[int, list[PairScore]] = {}
-        for pair in links:
-            by_component.setdefault(label[pair.first], []).append(pair)
-        for number, component in enumerate(components):
-            own = by_component[number]
+        for component, own in _components(links):
             raised = floor + _SPLIT_STEP
             if len(component) <= max_size or all(p.score < raised - _EPSILON for p in own):
                 groups.append((component, own))
             else:
                 pending.append(([p for p in own if p.score >= raised - _EPSILON], raised))
     return sorted(groups, key=lambda group: group[0])
+
+
+def _components(links: list[PairScore]) -> list[tuple[list[int], list[PairScore]]]:
+    """Connected components of the pairs' graph: (sorted members, their pairs in the given order).
+
+    scipy's C labelling, not a Python graph: splitting a big footprint relabels it hundreds of times.
+    """
+    if not links:
+        return []
+    ends = np.fromiter((end for p in links for end in (p.first, p.second)), dtype=np.int64, count=2 * len(links))
+    nodes, index = np.unique(ends, return_inverse=True)
+    edges = sparse.coo_matrix((np.ones(len(links), dtype=np.int8), (index[0::2], index[1::2])),
+                              shape=(len(nodes), len(nodes)))
+    _, labels = csgraph.connected_components(edges, directed=False)
+    members: dict[int, list[int]] = {}
+    for node, label in zip(nodes.tolist(), labels.tolist(), strict=True):
+        members.setdefault(label, []).append(node)
+    own: dict[int, list[PairScore]] = {}
+    for pair, label in zip(links, labels[index[0::2]].tolist(), strict=True):
+        own.setdefault(label, []).append(pair)
+    return [(members[label], own[label]) for label in members]  # nodes come sorted from np.unique
 
 
 def _group_finding(
