@@ -105,13 +105,19 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
+def _project(tmp_path: Path) -> tuple[Path, Path, dict[str, str], list[str]]:
+    """The crashy project: its folder, its step log, a child environment (no ambient executor id) and the driver."""
     project = write(tmp_path / "project", {
         "crash_steps.py": STEPS, "workflows/crashy.yaml": WORKFLOW, "driver.py": DRIVER,
     })
-    log = project / "log.txt"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    driver = [sys.executable, str(project / "driver.py"), str(project)]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "BATON_PROJECT": str(project),
+           "BATON_DATABASE_URL": f"sqlite:///{project / 'baton.db'}"}
+    env.pop("BATON_EXECUTOR_ID", None)
+    return project, project / "log.txt", env, [sys.executable, str(project / "driver.py"), str(project)]
+
+
+def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
+    project, log, env, driver = _project(tmp_path)
 
     with (tmp_path / "first.out").open("w") as out:
         first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -161,13 +167,7 @@ def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
 
 
 def test_a_process_starting_while_another_is_mid_run_does_not_take_its_run_over(tmp_path: Path) -> None:
-    project = write(tmp_path / "project", {
-        "crash_steps.py": STEPS, "workflows/crashy.yaml": WORKFLOW, "driver.py": DRIVER,
-    })
-    log = project / "log.txt"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("BATON_EXECUTOR_ID", None)
-    driver = [sys.executable, str(project / "driver.py"), str(project)]
+    project, log, env, driver = _project(tmp_path)
 
     with (tmp_path / "first.out").open("w") as out:
         first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -190,17 +190,10 @@ def test_a_process_starting_while_another_is_mid_run_does_not_take_its_run_over(
 
 
 def test_a_running_worker_takes_over_the_run_of_a_process_killed_after_it_started(tmp_path: Path) -> None:
-    project = write(tmp_path / "project", {
-        "crash_steps.py": STEPS, "workflows/crashy.yaml": WORKFLOW, "driver.py": DRIVER,
-    })
-    log = project / "log.txt"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "BATON_PROJECT": str(project),
-           "BATON_DATABASE_URL": f"sqlite:///{project / 'baton.db'}"}
-    env.pop("BATON_EXECUTOR_ID", None)
+    project, log, env, driver = _project(tmp_path)
     worker_log = tmp_path / "worker.out"
     with (tmp_path / "first.out").open("w") as out, worker_log.open("w") as worker_out:
-        first = subprocess.Popen([sys.executable, str(project / "driver.py"), str(project), "start"],
-                                 stdout=out, stderr=subprocess.STDOUT, env=env)
+        first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
         worker = None
         try:
             assert _wait_for(lambda: any(line[0] == "step2-start" for line in _lines(log)), timeout=20)

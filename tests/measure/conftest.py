@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from baton.approvals import Approvals, Directory
 from baton.engine.runtime import Runtime
+from baton.spec.policy import DirectorySpec, Person
 from helpers import launched, write
 
 
@@ -51,3 +53,18 @@ def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
     finally:
         sys.modules.pop(module, None)
         sys.path[:] = [p for p in sys.path if p != str(tmp_path)]
+
+
+@pytest.fixture
+def edited_once(runtime: Runtime) -> Runtime:
+    """Two reviewed triage runs: the lead edits one ({"n": 5} -> {"n": 50}) and approves the other."""
+    approvals = Approvals(runtime.store, Directory(DirectorySpec(people=[
+        Person(user="lead@acme.example", teams={"support": ["approver"]})])), resume=runtime.continue_run)
+    for n in (5, 6):
+        started = runtime.start_run("triage", {"n": n}, started_by="sam@acme.example")
+        [task] = approvals.tasks.find(run_id=started.run_id)
+        if n == 5:
+            approvals.edit(task.id, "lead@acme.example", {"n": 50}, reason="wrong count")
+        else:
+            approvals.approve(task.id, "lead@acme.example")
+    return runtime

@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 import baton.cli.report  # noqa: F401  (registers ``baton report`` on the app)
-from baton.approvals import Approvals, Directory
 from baton.catalog.model import Finding
 from baton.cli.common import app
 from baton.engine.runtime import Runtime
@@ -22,7 +21,6 @@ from baton.measure.leadership import LeadershipData, WorkflowLine, gather
 from baton.measure.leadership_report import money, percent, render_csv, render_html
 from baton.measure.outcomes import Outcome, Outcomes
 from baton.measure.roi import Figure, RoiReport
-from baton.spec.policy import DirectorySpec, Person
 from baton.spec.project import Project
 
 
@@ -101,18 +99,8 @@ def test_csv_has_one_row_per_workflow(runtime: Runtime) -> None:
     assert float(rows[0]["edit_rate"]) == 0.0 and rows[0]["edit_size"] == ""  # reviewed twice, never edited
 
 
-def test_quality_shows_how_often_and_how_much_reviewers_fixed_the_output(runtime: Runtime) -> None:
-    approvals = Approvals(runtime.store, Directory(DirectorySpec(people=[
-        Person(user="lead@acme.example", teams={"support": ["approver"]})])), resume=runtime.continue_run)
-    for n in (5, 6):
-        started = runtime.start_run("triage", {"n": n}, started_by="sam@acme.example")
-        [task] = approvals.tasks.find(run_id=started.run_id)
-        if n == 5:
-            approvals.edit(task.id, "lead@acme.example", {"n": 50}, reason="wrong count")
-        else:
-            approvals.approve(task.id, "lead@acme.example")
-
-    data = gather(runtime.store, project(runtime))
+def test_quality_shows_how_often_and_how_much_reviewers_fixed_the_output(edited_once: Runtime) -> None:
+    data = gather(edited_once.store, project(edited_once))
 
     [line] = data.workflows
     assert line.edit_rate == 0.5 and line.edit_size is not None and 0 < line.edit_size < 1

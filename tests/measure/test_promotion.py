@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from baton.approvals import Approvals, Directory
 from baton.engine.runtime import Runtime
 from baton.errors import BatonError, Conflict
 from baton.measure.promotion import GateFailed, Promotions
-from baton.spec.policy import DirectorySpec, Person
 from baton.spec.project import Project
 from baton.store.metrics import MetricsStore
 
@@ -85,16 +83,8 @@ def test_unmeasured_or_undeclared_gates_fail_closed(runtime: Runtime) -> None:
         service.change("triage", "pilot", by="dana@acme.example")
 
 
-def test_edits_are_measured_as_approvals_with_an_edit_rate_and_review_time(runtime: Runtime) -> None:
-    approvals = Approvals(runtime.store, Directory(DirectorySpec(people=[
-        Person(user="lead@acme.example", teams={"support": ["approver"]})])), resume=runtime.continue_run)
-    for n in (5, 6):
-        started = runtime.start_run("triage", {"n": n}, started_by="sam@acme.example")
-        [task] = approvals.tasks.find(run_id=started.run_id)
-        if n == 5:
-            approvals.edit(task.id, "lead@acme.example", {"n": 50}, reason="wrong count")
-        else:
-            approvals.approve(task.id, "lead@acme.example")
+def test_edits_are_measured_as_approvals_with_an_edit_rate_and_review_time(edited_once: Runtime) -> None:
+    runtime = edited_once
     measured = MetricsStore(runtime.store.engine).workflow_metrics("triage")
     assert (measured.reviewed, measured.approved, measured.edited, measured.edit_rate) == (2, 2, 1, 0.5)
     assert measured.mean_review_minutes is not None and measured.mean_review_minutes >= 0
