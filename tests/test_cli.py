@@ -21,6 +21,8 @@ from baton.cli import app
 from baton.demo import DEMO_WORKLOAD, demo_project_dir
 from baton.engine.runtime import Runtime
 from baton.settings import Settings
+from baton.store.database import create_engine
+from baton.store.metrics import MetricsStore
 from helpers import write
 
 runner = CliRunner()
@@ -501,6 +503,8 @@ def test_demo_runs_every_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert tally["runs"] == tally["completed"] + tally["waiting_review"] + tally["failed"] + tally["rejected"], name
         assert tally["failed"] == 0, name
     assert any(t["waiting_review"] > 0 for t in tallies.values())
+    edited = MetricsStore(create_engine(f"sqlite:///{tmp_path / 'demo.db'}")).workflow_metrics("campaign-drafting")
+    assert edited.edited > 0 and edited.mean_edit_size is not None and 0 < edited.mean_edit_size < 0.1  # subjects cut
     footprint = report["footprint"]
     assert footprint["assets"] == 25 and footprint["monthly_cost"] == 14593
     assert footprint["findings"]["high"] >= 5

@@ -25,6 +25,7 @@ from baton.engine.runtime import Runtime
 from baton.errors import BatonError, NotFound
 from baton.settings import Settings
 from baton.store.database import is_sqlite
+from baton.store.tasks import TaskView
 
 # workflow → (sample data file, reviewer who decides its parked runs)
 DEMO_WORKLOAD: dict[str, tuple[str, tuple[str, ...]]] = {  # sample items, and reviewers in people.yaml
@@ -34,6 +35,8 @@ DEMO_WORKLOAD: dict[str, tuple[str, tuple[str, ...]]] = {  # sample items, and r
 }
 REVIEWED_SHARE = 0.7  # the rest of the parked reviews stay in the inbox
 REJECTED_SHARE = 0.1  # of the reviewed ones
+EDITED_SHARE = 0.3  # of the reviewed ones: the reviewer fixes the output before approving it, where it can
+SUBJECT_LIMIT = 50  # Acme's editors cut longer subject lines to fit a phone's inbox
 
 
 def demo_project_dir() -> Path:
@@ -172,8 +175,21 @@ def _review(approvals: Approvals, run_id: str, reviewers: tuple[str, ...], item_
         if draw < REVIEWED_SHARE * REJECTED_SHARE:
             approvals.reject(task.id, reviewers[0], "Not ready: needs a human rewrite")
             return
-        for reviewer in reviewers[: task.approvals_required]:  # four eyes: distinct approvers
+        fixed = _editor_fix(task) if draw < REVIEWED_SHARE * (REJECTED_SHARE + EDITED_SHARE) else None
+        deciders = list(reviewers[: task.approvals_required])  # four eyes: distinct approvers
+        if fixed is not None:
+            approvals.edit(task.id, deciders.pop(0), fixed, reason=f"subject cut to {SUBJECT_LIMIT} characters")
+        for reviewer in deciders:
             approvals.approve(task.id, reviewer)
+
+
+def _editor_fix(task: TaskView) -> dict[str, Any] | None:
+    """The shown draft with its subject line cut at a word to fit a phone's inbox, if it is too long."""
+    shown = task.subject.get("show", {}).get(task.subject.get("reviewed_step") or "")
+    subject = shown.get("subject") if isinstance(shown, dict) else None
+    if not isinstance(subject, str) or len(subject) <= SUBJECT_LIMIT:
+        return None
+    return {**shown, "subject": subject[:SUBJECT_LIMIT].rsplit(" ", 1)[0].rstrip(" ,;:-")}
 
 
 def _count(runtime: Runtime, tally: WorkflowTally) -> None:

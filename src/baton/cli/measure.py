@@ -84,7 +84,7 @@ def metrics(
             ("p95 latency (machine)", "—" if measured.p95_latency_s is None else f"{measured.p95_latency_s:.3f} s"),
             ("edit rate", _rate(measured.edit_rate)),
             ("edit size (mean)", "—" if measured.mean_edit_size is None
-             else f"{measured.mean_edit_size:.0%} of the output rewritten"),
+             else f"{measured.mean_edit_size:.1%} of the output rewritten"),
             ("queue time (mean)", "—" if measured.mean_queue_s is None
              else f"{measured.mean_queue_s:,.1f} s over {measured.queued:,} queued runs"),
             ("review time (mean)", "—" if measured.mean_review_minutes is None
