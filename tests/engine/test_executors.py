@@ -105,6 +105,12 @@ def test_the_heartbeat_thread_writes_and_stop_marks_the_row(engine: sa.Engine) -
         live.stop()
     with engine.connect() as connection:
         assert connection.execute(sa.select(Executor.stopped_at)).scalar_one() is not None
+    live.register()  # the same registry, launched again, beats again
+    try:
+        time.sleep(0.2)  # a heartbeat thread that saw the old stop signal would have ended by now
+        assert live._thread is not None and live._thread.is_alive()
+    finally:
+        live.stop()
 
 
 def test_ids_are_unique_and_this_process_is_alive() -> None:

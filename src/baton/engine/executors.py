@@ -102,6 +102,7 @@ class ExecutorRegistry:
                 connection.execute(sa.insert(Executor).values(id=self.executor_id, **values))
         self.registered = True
         if heartbeat:
+            self._stop = threading.Event()  # a fresh one: this registry may have been stopped before
             self._thread = threading.Thread(target=self._beat, name="baton-heartbeat", daemon=True)
             self._thread.start()
 
