@@ -10,7 +10,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from baton.store.store import Store
@@ -116,20 +117,27 @@ def _project(tmp_path: Path) -> tuple[Path, Path, dict[str, str], list[str]]:
     return project, project / "log.txt", env, [sys.executable, str(project / "driver.py"), str(project)]
 
 
-def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
-    project, log, env, driver = _project(tmp_path)
-
+@contextmanager
+def _mid_step2(tmp_path: Path, driver: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A driver process that started the run and is inside step2; killed on the way out if still alive."""
     with (tmp_path / "first.out").open("w") as out:
         first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
             started = _wait_for(lambda: any(line[0] == "step2-start" for line in _lines(log)), timeout=20)
             assert started, (tmp_path / "first.out").read_text()
-            os.kill(first.pid, signal.SIGKILL)
-            first.wait(10)
+            yield first
         finally:
             if first.poll() is None:
                 first.kill()
                 first.wait(10)
+
+
+def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
+    project, log, env, driver = _project(tmp_path)
+
+    with _mid_step2(tmp_path, driver, env, log) as first:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
     assert first.returncode == -signal.SIGKILL
 
     [(_, key, _)] = [line for line in _lines(log) if line[0] == "step1"]
@@ -165,24 +173,15 @@ def test_a_killed_run_resumes_at_the_interrupted_step(tmp_path: Path) -> None:
         store.close()
 
 
-
 def test_a_process_starting_while_another_is_mid_run_does_not_take_its_run_over(tmp_path: Path) -> None:
     project, log, env, driver = _project(tmp_path)
 
-    with (tmp_path / "first.out").open("w") as out:
-        first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
-        try:
-            started = _wait_for(lambda: any(line[0] == "step2-start" for line in _lines(log)), timeout=20)
-            assert started, (tmp_path / "first.out").read_text()
-            # Another Baton process launches (and sweeps for orphaned runs) while step2 is under way.
-            second = subprocess.run([*driver, "idle"], capture_output=True, text=True, timeout=40, env=env)
-            assert second.returncode == 0, second.stdout + second.stderr
-            (project / "fast").write_text("")
-            assert first.wait(30) == 0, (tmp_path / "first.out").read_text()
-        finally:
-            if first.poll() is None:
-                first.kill()
-                first.wait(10)
+    with _mid_step2(tmp_path, driver, env, log) as first:
+        # Another Baton process launches (and sweeps for orphaned runs) while step2 is under way.
+        second = subprocess.run([*driver, "idle"], capture_output=True, text=True, timeout=40, env=env)
+        assert second.returncode == 0, second.stdout + second.stderr
+        (project / "fast").write_text("")
+        assert first.wait(30) == 0, (tmp_path / "first.out").read_text()
 
     events = [event for event, _, _ in _lines(log)]
     assert events == ["step1", "step2-start", "step2-end", "step3"]  # step2 ran once, in its own process
@@ -192,11 +191,9 @@ def test_a_process_starting_while_another_is_mid_run_does_not_take_its_run_over(
 def test_a_running_worker_takes_over_the_run_of_a_process_killed_after_it_started(tmp_path: Path) -> None:
     project, log, env, driver = _project(tmp_path)
     worker_log = tmp_path / "worker.out"
-    with (tmp_path / "first.out").open("w") as out, worker_log.open("w") as worker_out:
-        first = subprocess.Popen([*driver, "start"], stdout=out, stderr=subprocess.STDOUT, env=env)
+    with _mid_step2(tmp_path, driver, env, log) as first, worker_log.open("w") as worker_out:
         worker = None
         try:
-            assert _wait_for(lambda: any(line[0] == "step2-start" for line in _lines(log)), timeout=20)
             worker = subprocess.Popen([sys.executable, "-c", "from baton.cli import main; main()", "worker"],
                                       stdout=worker_out, stderr=subprocess.STDOUT, env=env)
             assert _wait_for(lambda: "Baton worker on" in worker_log.read_text(), timeout=20), worker_log.read_text()
@@ -206,14 +203,13 @@ def test_a_running_worker_takes_over_the_run_of_a_process_killed_after_it_starte
             assert _wait_for(lambda: any(line[0] == "step3" for line in _lines(log)), timeout=30), (
                 worker_log.read_text())
         finally:
-            for process in (first, worker):
-                if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        process.wait(15)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait(10)
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait(10)
 
     lines = _lines(log)
     assert [event for event, _, _ in lines] == ["step1", "step2-start", "step2-start", "step2-end", "step3"]

@@ -119,12 +119,18 @@ def test_project_check_collects_every_error(tmp_path: Path) -> None:
     assert any("b.yaml:5: steps" in m for m in messages)
 
 
-def test_project_workflows_loads_only_the_workflows(tmp_path: Path) -> None:
+def test_project_workflows_loads_only_the_workflows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, {"workflows/a.yaml": GOOD, "footprint.yaml": "assets: [unclosed\n", **SCHEMAS})
     project = Project(tmp_path)
+    expected = list(project.check().workflows)
+    assert any("footprint.yaml" in e.message for e in project.check().errors)  # check reads the rest
 
-    assert list(project.workflows()) == list(project.check().workflows)
-    assert any("footprint.yaml" in e.message for e in project.check().errors)  # check still reads the rest
+    def untouchable(path: Path) -> None:
+        raise AssertionError(f"workflows() read {path}")
+
+    for loader in ("load_footprint", "load_policy", "load_directory"):
+        monkeypatch.setattr(f"baton.spec.project.{loader}", untouchable)
+    assert list(project.workflows()) == expected
 
 
 @settings(max_examples=60, deadline=None)
